@@ -36,3 +36,69 @@ def test_eps_factor_values_and_series():
 def test_a_wrong_identity_is_caught():
     # the checker must be able to say False
     assert not S._is_zero(S.sigmoid(S.z) - S.sigmoid(-S.z))
+
+
+# ----------------------------------------------------------- the floating-point map
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_float_class_names_each_kind_of_number(dtype):
+    tiny = torch.finfo(dtype).tiny
+    x = torch.tensor([1.0, -tiny, tiny / 4, 0.0, -math.inf, math.nan], dtype=torch.float64).to(dtype)
+    names = [S.FLOAT_CLASSES[i] for i in S.float_class(x).tolist()]
+    assert names == ["normal", "normal", "subnormal", "0", "inf", "NaN"]
+
+
+def test_float_class_refuses_integers():
+    with pytest.raises(TypeError, match="floating-point"):
+        S.float_class(torch.arange(3))
+
+
+def test_class_ranges_and_description():
+    z = torch.tensor([-3.0, -2.0, -1.0, 0.0, 1.0])
+    x = torch.tensor([math.inf, math.inf, 1.0, 0.0, 0.0])
+    assert S.class_ranges(z, S.float_class(x)) == [("inf", -3.0, -2.0), ("normal", -1.0, -1.0), ("0", 0.0, 1.0)]
+    assert S.describe_ranges(z, S.float_class(x), digits=0) == "inf [-3, -2] · normal [-1, -1] · 0 [0, 1]"
+    with pytest.raises(ValueError, match="increasing"):
+        S.class_ranges(z.flip(0), S.float_class(x))
+    with pytest.raises(ValueError, match="same shape"):
+        S.class_ranges(z, S.float_class(x[:3]))
+
+
+def test_float_limits_are_exact_powers_of_two():
+    lim = S.float_limits(torch.float16)
+    assert lim["smallest_subnormal"] == sp.Rational(1, 2**24)
+    assert lim["smallest_normal"] == sp.Rational(1, 2**14)
+    assert lim["largest"] == 65504 and lim["eps"] == sp.Rational(1, 2**10)
+    with pytest.raises(TypeError, match="dtype"):
+        S.float_limits(torch.int32)
+
+
+def _first_z(z, mask, last=False):
+    hits = z[mask]
+    return float(hits.max() if last else hits.min())
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_float_thresholds_agree_with_torch(dtype):
+    # a fine grid in float64, each piece evaluated once in the dtype (torch rounds once here)
+    z = torch.arange(-120, 120, 0.001, dtype=torch.float64)
+    zd = z.to(dtype)
+    want = S.float_thresholds(dtype)
+    e = torch.exp(-zd)
+    sig = torch.sigmoid(zd)
+    tol = 0.01
+    assert abs(_first_z(z, torch.isinf(e), last=True) - want["e^(−z) = inf for z <"]) < tol
+    assert abs(_first_z(z, (e == 0) & (z > 0)) - want["e^(−z) = 0 for z >"]) < tol
+    assert abs(_first_z(z, (sig * sig == 0) & (z < 0), last=True) - want["σ(z)² = 0 for z <"]) < tol
+    if dtype == torch.float16:
+        # computed in float32 and rounded once: the textbook boundaries hold
+        assert abs(_first_z(z, (1 - sig == 0) & (z > 0)) - want["1 − σ(z) = 0 for z >"]) < tol
+        both = sig * torch.sigmoid(-zd)
+        assert abs(_first_z(z, (both == 0) & (z > 0)) - want["σ(z)σ(−z) = 0 for |z| >"]) < tol
+    else:
+        # float32 sigmoid is 1/(1+e^(−z)) in float32: it reaches 1 and 0 before the format must
+        assert _first_z(z, (1 - sig == 0) & (z > 0)) < want["1 − σ(z) = 0 for z >"] - 0.5
+        assert _first_z(z, (sig == 0) & (z < 0), last=True) > -want["σ(z)σ(−z) = 0 for |z| >"] + 10

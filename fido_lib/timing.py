@@ -1,0 +1,116 @@
+"""Wall-clock timing of forward + backward passes, measured side by side.
+
+Used by ``benchmarks/concrete_ops.py`` and notebook 03. A timing taken alone on a
+shared machine says little; a *ratio* to a reference measured in the same run, with
+the variants interleaved (one call of each per round, the order rotated every round)
+so that load drift hits all of them alike, says more. The result is the median over
+rounds.
+"""
+from __future__ import annotations
+
+import numbers
+import statistics
+import time
+from collections.abc import Callable, Mapping
+
+import torch
+
+__all__ = ["forward_backward", "memory_bound_reference", "median_times", "format_seconds"]
+
+
+def forward_backward(fn: Callable, logit: torch.Tensor, temp: float, u: torch.Tensor) -> Callable[[], None]:
+    """A closure that runs ``fn(logit, temp, u)`` and its backward pass once.
+
+    ``logit`` is copied into a fresh leaf that requires a gradient; the backward pass
+    gets an all-ones ``grad_output`` made once, so each call times exactly one forward
+    and one backward (its ``.grad`` is reset to ``None`` first, so nothing accumulates).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if not isinstance(logit, torch.Tensor) or not logit.is_floating_point():
+        raise TypeError(f"logit must be a floating-point torch.Tensor, got {type(logit).__name__}")
+    leaf = logit.detach().clone().requires_grad_()
+    grad_output = torch.ones(torch.broadcast_shapes(leaf.shape, u.shape), dtype=leaf.dtype, device=leaf.device)
+
+    def run():
+        leaf.grad = None
+        fn(leaf, temp, u).backward(grad_output)
+
+    return run
+
+
+def memory_bound_reference(x: torch.Tensor) -> Callable[[], None]:
+    """A closure computing ``x.clone() * 2``: one read, two writes, one more read of ``x``'s size.
+
+    Element-wise work on large tensors is limited by memory traffic; this is the
+    cheapest honest yardstick of that traffic on the machine at hand.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+
+    def run():
+        x.clone() * 2
+
+    return run
+
+
+def _synchronise(device) -> None:
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_times(runs: Mapping[str, Callable[[], object]], repeats: int = 7, warmup: int = 1,
+                 device=None, threads: int | None = None) -> dict[str, float]:
+    """Median seconds per call of each closure in ``runs``, timed interleaved.
+
+    ``warmup`` untimed rounds first (compilation, allocator caches), then ``repeats``
+    rounds; round ``r`` calls the closures once each, starting at the ``r``-th
+    (rotated), so none is always first or last. ``device``: when it is a CUDA device,
+    each call is bracketed by ``torch.cuda.synchronize`` (CPU calls are synchronous).
+    ``threads``: torch's CPU threads while timing (restored afterwards); on a busy
+    machine one thread avoids waiting for a descheduled second one.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of name -> callable")
+    for name, run in runs.items():
+        if not callable(run):
+            raise TypeError(f"runs[{name!r}] must be callable, got {type(run).__name__}")
+    for pname, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(f"{pname} must be an integer >= {least}, got {value!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1):
+        raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _interleaved_medians(runs, repeats, warmup, device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _interleaved_medians(runs, repeats, warmup, device):
+    names = list(runs)
+    for _ in range(warmup):
+        for name in names:
+            runs[name]()
+    _synchronise(device)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            _synchronise(device)
+            start = time.perf_counter()
+            runs[name]()
+            _synchronise(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def format_seconds(seconds: float) -> str:
+    """``seconds`` in s, ms or µs with three significant digits, e.g. ``'41.2 ms'``."""
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
