@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: venv test unit nbval lab figures bench notebooks clean
+.PHONY: venv test unit nbval lab figures bench notebooks clean badges assignments fork browser-test
 
 venv: $(STAMP)
 
@@ -40,12 +40,34 @@ figures: $(STAMP)
 ## timing benchmarks (ratios measured side by side in one run)
 bench: $(STAMP)
 	$(PY) benchmarks/concrete_ops.py
+	$(PY) benchmarks/fido_speed.py
 
 ## re-run every notebook top to bottom and store its outputs (maintainers)
 notebooks: $(STAMP)
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=1200 --ExecutePreprocessor.record_timing=False \
 	  notebooks/0*.ipynb
+
+## course: launch badges + Colab install cells, student notebooks, forks, browser test
+## (the repository they point at lives in course.toml; see fido_lib/course.py)
+BRANCH ?= main
+
+## add or refresh the Binder/Colab badges and the Colab install cell in every notebook and the README
+badges: $(STAMP)
+	$(PY) -m fido_lib.course launch
+
+## write the student notebooks assignments/NN_*.ipynb from notebooks/ (solutions cut out)
+assignments: $(STAMP)
+	$(PY) -m fido_lib.course assignments
+
+## point the course at a fork: make fork REPO=owner/name [BRANCH=main]
+fork: $(STAMP)
+	@test -n "$(REPO)" || { echo "usage: make fork REPO=owner/name [BRANCH=main]" >&2; exit 2; }
+	$(PY) -m fido_lib.course set-repo "$(REPO)" --branch "$(BRANCH)"
+
+## notebook 05 in JupyterLab in headless Chromium (installs Debian's chromium and the npm packages when missing)
+browser-test: $(STAMP)
+	PY="$(CURDIR)/$(PY)" tests/browser/run.sh
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,7 +1,16 @@
 """fido_lib: the helper library of the Simplified Concrete Dropout / FIDO notebooks.
 
-Modules (one idea each): ``concrete`` (the three relaxed drop masks), ``symbolic``
-(sympy derivations). Import what you need, e.g. ``from fido_lib.concrete import drop_mask``.
+One module per idea, introduced by the notebook that explains it:
+
+* ``concrete`` — the three relaxed drop masks (Gal's, the paper's Function, the stable default) — 01, 03
+* ``symbolic`` — sympy derivations and the floating-point map — 02
+* ``timing`` — interleaved median timings against a memory-bound reference — 03, benchmarks
+* ``variance`` — the supplement's S2 gradient-variance experiment and its paired statistics — 04
+* ``classifiers``, ``images``, ``infill``, ``fido``, ``metrics``, ``widgets`` — FIDO masks — 05
+* ``toy_birds``, ``mask_quality`` — ground-truth data, a trained CNN and the mini-batch study — 06
+* ``plotting`` — every figure; ``checks`` and ``course`` — exercises, assignments, badges
+
+Import what you need, e.g. ``from fido_lib.concrete import drop_mask``.
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,527 @@
+"""Toy birds: a procedural fine-grained data set whose ground truth is known pixel by pixel.
+
+Every image shows one bird-like figure on a cluttered background. All birds share
+one anatomy (body, belly, wing, tail, head, eye, beak, legs); position, size,
+rotation, facing direction, pose (head, wing and tail angles) and the colours of
+every part except one are random. The classes differ **only** in the colour of the
+crest (a cap on the head plus a tuft): so the crest is the one region a classifier
+must look at, and :attr:`BirdImages.part_masks` holds it for every image.
+
+Small flowers in random hues (including the crest colours) are scattered over the
+background, so that "is there a red pixel" is not enough: a classifier must find
+the colour *on a bird's head*.
+
+The crest is painted last, as one flat colour, from the very boolean mask that is
+returned: inside the mask every pixel has the crest colour, and rendering the same
+images with ``draw_part=False`` changes no pixel outside it (the tests check both).
+
+Everything is vectorised over images in torch; random numbers come from one
+``torch.Generator``, so the same ``seed`` gives the same images on every run.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "CLASS_NAMES",
+    "CREST_COLOURS",
+    "TEST_SEED",
+    "TRAIN_RECIPE",
+    "WEIGHTS_PATH",
+    "BirdImages",
+    "ToyBirdNet",
+    "accuracy",
+    "classifier",
+    "load_cnn",
+    "make_birds",
+    "train_cnn",
+]
+
+#: One class per crest colour; nothing else in an image depends on the class.
+CLASS_NAMES = ("red crest", "yellow crest", "blue crest", "white crest")
+#: The crest colour of each class (RGB in [0, 1]), before a small per-image jitter.
+CREST_COLOURS = torch.tensor(
+    [
+        [0.85, 0.10, 0.10],
+        [0.95, 0.85, 0.10],
+        [0.10, 0.35, 0.90],
+        [0.95, 0.95, 0.95],
+    ]
+)
+_CREST_JITTER = 0.05  # per channel, uniform ±; classes stay far apart
+_OFF = -1e4  # where absent clutter items are placed: far outside every image
+_CHUNK = 32  # images rasterised at once: keeps the (n, H, W) temporaries in cache
+
+
+@dataclass
+class BirdImages:
+    """A batch of toy-bird images with their ground truth.
+
+    Attributes
+    ----------
+    images : float32 tensor (n, 3, H, W) in [0, 1]
+    labels : int64 tensor (n,), index into :data:`CLASS_NAMES`
+    part_masks : bool tensor (n, H, W) — the crest, the only class-dependent region
+    bird_masks : bool tensor (n, H, W) — every pixel of the bird (crest included)
+    part_colours : float32 tensor (n, 3) — the flat colour painted inside ``part_masks``
+    centres : float32 tensor (n, 2) — bird centre (x, y) in pixels
+    scales : float32 tensor (n,) — half the body length, in pixels
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    part_masks: torch.Tensor
+    bird_masks: torch.Tensor
+    part_colours: torch.Tensor
+    centres: torch.Tensor
+    scales: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return CLASS_NAMES
+
+
+# ---------------------------------------------------------------- input checks
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def _check_range(name, value, low, high):
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair of numbers (min, max), got {value!r}") from None
+    if not (low <= a <= b <= high):
+        raise ValueError(f"{name} must satisfy {low} <= min <= max <= {high}, got {value!r}")
+    return a, b
+
+
+# ---------------------------------------------------------------- the parameters
+def _uniform(g, n, lo, hi, *shape):
+    return lo + (hi - lo) * torch.rand(n, *shape, generator=g)
+
+
+def _hsv_to_rgb(h, s, v):
+    """HSV in [0, 1] (any matching shapes) to RGB stacked on the last axis."""
+    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], -1)
+    f = (torch.minimum(k, 4 - k)).clamp(0, 1)
+    return v[..., None] - (v * s)[..., None] * f
+
+
+def _sample_parameters(n, size, scale_range, clutter, g):
+    """Every random number an image needs, drawn up front in a fixed order."""
+    p = {}
+    p["labels"] = torch.randint(len(CLASS_NAMES), (n,), generator=g)
+    p["crest"] = (CREST_COLOURS[p["labels"]] + _uniform(g, n, -_CREST_JITTER, _CREST_JITTER, 3)).clamp(0, 1)
+
+    # background: a muted base colour, three smooth colour waves, pixel noise
+    p["bg_base"] = _hsv_to_rgb(_uniform(g, n, 0, 1), _uniform(g, n, 0.1, 0.5), _uniform(g, n, 0.35, 0.75))
+    p["wave_freq"] = _uniform(g, n, 0.5, 3.0, 3, 2) * torch.where(torch.rand(n, 3, 2, generator=g) < 0.5, -1.0, 1.0)
+    p["wave_phase"] = _uniform(g, n, 0, 2 * math.pi, 3)
+    p["wave_rgb"] = _uniform(g, n, -0.12, 0.12, 3, 3)
+    p["noise_seed"] = torch.randint(2**62, (1,), generator=g)
+
+    # clutter: leaves (ellipses, muted), branches (thick segments), flowers (small
+    # saturated discs of any hue: distractors sharing the crest colours)
+    k_leaf, k_branch, k_flower = (round(clutter * k) for k in (10, 3, 4))
+    p["leaf_on"] = torch.rand(n, k_leaf, generator=g) < 0.7
+    p["leaf_xy"] = torch.where(p["leaf_on"][..., None], _uniform(g, n, 0, size, k_leaf, 2), _OFF)
+    p["leaf_ab"] = _uniform(g, n, 0.03, 0.12, k_leaf, 2) * size
+    p["leaf_angle"] = _uniform(g, n, 0, math.pi, k_leaf)
+    p["leaf_rgb"] = _hsv_to_rgb(_uniform(g, n, 0.05, 0.45, k_leaf), _uniform(g, n, 0.2, 0.6, k_leaf),
+                                _uniform(g, n, 0.2, 0.7, k_leaf))
+    p["branch_on"] = torch.rand(n, k_branch, generator=g) < 0.6
+    p["branch_ends"] = torch.where(p["branch_on"][..., None], _uniform(g, n, -0.2 * size, 1.2 * size, k_branch, 4), _OFF)
+    p["branch_width"] = _uniform(g, n, 0.6, 1.8, k_branch) * size / 64
+    p["branch_rgb"] = _hsv_to_rgb(_uniform(g, n, 0.03, 0.12, k_branch), _uniform(g, n, 0.2, 0.6, k_branch),
+                                  _uniform(g, n, 0.15, 0.5, k_branch))
+    p["flower_on"] = torch.rand(n, k_flower, generator=g) < 0.6
+    p["flower_xy"] = torch.where(p["flower_on"][..., None], _uniform(g, n, 0, size, k_flower, 2), _OFF)
+    p["flower_r"] = _uniform(g, n, 0.025, 0.05, k_flower) * size
+    p["flower_rgb"] = _hsv_to_rgb(_uniform(g, n, 0, 1, k_flower), _uniform(g, n, 0.0, 0.95, k_flower),
+                                  _uniform(g, n, 0.6, 0.97, k_flower))
+
+    # the bird: placement, pose, colours of the non-discriminative parts
+    s = _uniform(g, n, *scale_range) * size
+    p["scale"] = s
+    margin = 1.9 * s + 1  # the bird reaches 1.82 s from its centre (tail, beak, tuft): keep it in frame
+    room = (size / 2 - margin).clamp(min=0)  # a bird too big to fit is centred
+    p["centre"] = torch.stack([size / 2 + room * (2 * torch.rand(n, generator=g) - 1),
+                               size / 2 + room * (2 * torch.rand(n, generator=g) - 1)], -1)
+    p["angle"] = _uniform(g, n, -0.6, 0.6)
+    p["facing"] = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    p["head_angle"] = _uniform(g, n, -0.35, 0.35)
+    p["wing_angle"] = _uniform(g, n, -0.15, 0.45)
+    p["tail_angle"] = _uniform(g, n, -0.5, 0.3)
+    p["beak_len"] = _uniform(g, n, 0.7, 1.1)
+    hue = _uniform(g, n, 0.02, 0.16)  # browns, olives, greys: never a crest colour
+    sat = _uniform(g, n, 0.05, 0.45)
+    val = _uniform(g, n, 0.3, 0.7)
+    p["body_rgb"] = _hsv_to_rgb(hue, sat, val)
+    p["belly_rgb"] = _hsv_to_rgb(hue, sat * 0.6, (val + _uniform(g, n, 0.1, 0.3)).clamp(max=0.9))
+    p["wing_rgb"] = _hsv_to_rgb(hue, sat, val * _uniform(g, n, 0.5, 0.8))
+    p["beak_rgb"] = _hsv_to_rgb(_uniform(g, n, 0.05, 0.12), _uniform(g, n, 0.1, 0.5), _uniform(g, n, 0.2, 0.55))
+    return p
+
+
+# ---------------------------------------------------------------- rasterising
+# Every shape is an ellipse, a triangle or a half-plane in pixel coordinates. Their
+# tests are quadratic or linear in x and y, so each splits into an (n, 1, W) part
+# and an (n, H, 1) part, and only a few operations touch all n·H·W pixels.
+def _col(t):
+    return t[:, None, None] if isinstance(t, torch.Tensor) else t
+
+
+def _ellipse(x, y, cx, cy, a, b, angle):
+    """Inside the ellipse: centre (cx, cy), semi-axes (a, b), major axis at ``angle``."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    ia, ib = 1 / (a * a), 1 / (b * b)
+    qxx, qyy, qxy = c * c * ia + s * s * ib, s * s * ia + c * c * ib, 2 * c * s * (ia - ib)
+    dx, dy = x - _col(cx), y - _col(cy)
+    return (_col(qxx) * dx * dx + _col(qyy) * dy * dy) + (_col(qxy) * dx) * dy <= 1
+
+
+def _edge(x, y, p, q):
+    """(q - p) × (point - p): > 0 on one side of the line p→q; an (n,1,W) and an (n,H,1) part."""
+    return _col(q[0] - p[0]) * (y - _col(p[1])), _col(q[1] - p[1]) * (x - _col(p[0]))
+
+
+def _half_plane(x, y, p, q, inside):
+    """Points on the same side of the line p→q as the point ``inside`` (line included)."""
+    side = torch.sign((q[0] - p[0]) * (inside[1] - p[1]) - (q[1] - p[1]) * (inside[0] - p[0]))
+    ey, ex = _edge(x, y, p, q)
+    return _col(side) * ey - _col(side) * ex >= 0
+
+
+def _triangle(x, y, a, b, c):
+    """Inside the triangle with corners a, b, c (each an (x, y) pair), edges included."""
+    return _half_plane(x, y, a, b, c) & _half_plane(x, y, b, c, a) & _half_plane(x, y, c, a, b)
+
+
+def _segment_ellipse(x, y, p0, p1, half_width):
+    """A thin ellipse from p0 to p1 (a leg, a branch)."""
+    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+    half_len = (0.5 * torch.sqrt(dx * dx + dy * dy)).clamp(min=0.5)
+    return _ellipse(x, y, (p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2, half_len, half_width, torch.atan2(dy, dx))
+
+
+class _BirdFrame:
+    """Maps bird coordinates (u forward, v up, in units of the scale) to pixels."""
+
+    def __init__(self, p):
+        self.cx, self.cy = p["centre"][:, 0], p["centre"][:, 1]
+        self.s, self.f = p["scale"], p["facing"]
+        self.c, self.sn = torch.cos(p["angle"]), torch.sin(p["angle"])
+        # head: centre swung about the neck by the head angle, radius r
+        ha = p["head_angle"]
+        self.hc, self.hs = torch.cos(ha), torch.sin(ha)
+        self.hu, self.hv = 0.85 * self.hc - 0.45 * self.hs, 0.85 * self.hs + 0.45 * self.hc
+        self.r = 0.4
+
+    def point(self, u, v):
+        return (self.cx + self.s * (self.f * u * self.c - v * self.sn),
+                self.cy - self.s * (self.f * u * self.sn + v * self.c))
+
+    def head_point(self, a, b):
+        """Head coordinates (a forward, b up, in head radii) to pixels."""
+        return self.point(self.hu + self.r * (a * self.hc - b * self.hs), self.hv + self.r * (a * self.hs + b * self.hc))
+
+    def ellipse(self, x, y, u, v, a, b, angle):
+        cx, cy = self.point(u, v)
+        ex, ey = self.point(u + torch.cos(angle), v + torch.sin(angle))
+        return _ellipse(x, y, cx, cy, a * self.s, b * self.s, torch.atan2(ey - cy, ex - cx))
+
+
+def _render(p, size, draw_part, noise_offset):
+    n = p["labels"].shape[0]
+    coords = torch.arange(size, dtype=torch.float32) + 0.5  # pixel centres
+    y, x = coords[None, :, None], coords[None, None, :]
+
+    # background: base colour + three plane waves (cos(α+β) split into x and y parts)
+    waves = []
+    for k in range(3):
+        ax = 2 * math.pi * _col(p["wave_freq"][:, k, 0]) * x / size + _col(p["wave_phase"][:, k])
+        by = 2 * math.pi * _col(p["wave_freq"][:, k, 1]) * y / size
+        waves.append(torch.cos(ax) * torch.cos(by) - torch.sin(ax) * torch.sin(by))
+    bg = torch.einsum("nkc,nkhw->nchw", p["wave_rgb"], torch.stack(waves, 1)) + p["bg_base"][:, :, None, None]
+    g = torch.Generator().manual_seed(int(p["noise_seed"]) + noise_offset)
+    bg += 0.03 * torch.randn(bg.shape, generator=g)
+
+    # layers, painted in order into a map of "which layer is on top" (0 = background)
+    top = torch.zeros(n, size, size, dtype=torch.uint8)
+    colours = [torch.zeros(n, 3)]
+
+    def paint(mask, rgb):
+        colours.append(rgb)
+        top.masked_fill_(mask, len(colours) - 1)
+
+    zero = torch.zeros(n)
+    for k in range(p["leaf_on"].shape[1]):
+        xy, ab = p["leaf_xy"][:, k], p["leaf_ab"][:, k]
+        paint(_ellipse(x, y, xy[:, 0], xy[:, 1], ab[:, 0], ab[:, 1], p["leaf_angle"][:, k]), p["leaf_rgb"][:, k])
+    for k in range(p["branch_on"].shape[1]):
+        e = p["branch_ends"][:, k]
+        paint(_segment_ellipse(x, y, (e[:, 0], e[:, 1]), (e[:, 2], e[:, 3]), p["branch_width"][:, k]),
+              p["branch_rgb"][:, k])
+    for k in range(p["flower_on"].shape[1]):
+        xy, r = p["flower_xy"][:, k], p["flower_r"][:, k]
+        paint(_ellipse(x, y, xy[:, 0], xy[:, 1], r, r, zero), p["flower_rgb"][:, k])
+    first_bird_layer = len(colours)
+
+    b = _BirdFrame(p)
+    leg_width = 0.5 + 0.05 * p["scale"]
+    for u0, u1 in ((-0.1, -0.05), (0.15, 0.2)):
+        paint(_segment_ellipse(x, y, b.point(u0, -0.4), b.point(u1, -1.05), leg_width), p["beak_rgb"])
+    ta = p["tail_angle"]
+    paint(b.ellipse(x, y, -1.2 - 0.05 * torch.sin(ta), 0.1 + 0.3 * torch.sin(ta), 0.55, 0.17, ta + 0.25), p["wing_rgb"])
+    paint(b.ellipse(x, y, zero, zero, 1.0, 0.55, zero), p["body_rgb"])
+    body = top == len(colours) - 1
+    paint(b.ellipse(x, y, zero + 0.15, zero - 0.22, 0.7, 0.28, zero) & body, p["belly_rgb"])
+    paint(b.ellipse(x, y, zero - 0.2, zero + 0.1, 0.75, 0.27, p["wing_angle"]), p["wing_rgb"])
+    hx, hy = b.head_point(zero, zero)
+    radius = b.r * b.s
+    head = _ellipse(x, y, hx, hy, radius, radius, zero)
+    paint(head, p["body_rgb"])
+    bl = p["beak_len"]
+    paint(_triangle(x, y, b.head_point(0.8, 0.25), b.head_point(0.8, -0.4), b.head_point(0.8 + 1.4 * bl, -0.2)),
+          p["beak_rgb"])
+    ex, ey = b.head_point(zero + 0.4, zero - 0.05)
+    paint(_ellipse(x, y, ex, ey, 0.22 * radius, 0.22 * radius, zero), torch.full((n, 3), 0.05))
+    crest = (head & _half_plane(x, y, b.head_point(-1.0, 0.3), b.head_point(1.0, 0.3), b.head_point(0.0, 1.0))) | (
+        _triangle(x, y, b.head_point(-0.75, 0.5), b.head_point(0.25, 0.85), b.head_point(-1.1, 1.75)))
+    if draw_part:  # last, flat, from the mask that is returned
+        paint(crest, p["crest"])
+    bird = (top >= first_bird_layer) | crest
+
+    palette = torch.stack(colours, 1)  # (n, layers, 3)
+    fg = palette[torch.arange(n)[:, None, None], top.long()].permute(0, 3, 1, 2)
+    img = torch.where((top == 0)[:, None], bg.clamp_(0, 1), fg)
+    return img, crest, bird
+
+
+@contextmanager
+def _one_thread():
+    """Run torch single-threaded inside the block, then restore the thread count.
+
+    Rendering is hundreds of small element-wise operations; split over threads they
+    gain little, and on a busy machine OpenMP's waiting threads made 1000 images take
+    11–75 s with two threads against 1.3 s with one (measured here, 2 shared cores).
+    """
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def make_birds(n, *, size=64, seed=0, scale_range=(0.13, 0.2), clutter=1.0, draw_part=True) -> BirdImages:
+    """``n`` toy-bird images of ``size``×``size`` pixels with their ground truth.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Number of images.
+    size : int >= 16, default 64
+        Height and width in pixels.
+    seed : int, default 0
+        Everything random is drawn from ``torch.Generator().manual_seed(seed)``:
+        the same ``(n, size, seed, scale_range, clutter)`` gives the same images.
+        (``n`` counts too: the first 10 of 100 images are not ``make_birds(10, seed=…)``.)
+    scale_range : (min, max) in (0, 0.25], default (0.13, 0.2)
+        Half the body length as a fraction of ``size``; the whole bird spans about
+        3.6 times that and always lies inside the frame (for ``size`` ≥ 40). Smaller
+        values give birds small in the frame.
+    clutter : float in [0, 3], default 1.0
+        Multiplies the number of leaves, branches and flowers (0 = plain background).
+    draw_part : bool, default True
+        ``False`` leaves the crest unpainted (the head colour shows): the images
+        then differ from the ``True`` ones exactly inside ``part_masks``.
+    """
+    n = _check_int("n", n, 1)
+    size = _check_int("size", size, 16)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    scale_range = _check_range("scale_range", scale_range, 1e-3, 0.25)
+    if isinstance(clutter, bool) or not isinstance(clutter, numbers.Real) or not (0 <= clutter <= 3):
+        raise ValueError(f"clutter must be a number in [0, 3], got {clutter!r}")
+    if not isinstance(draw_part, bool):
+        raise TypeError(f"draw_part must be a bool, got {type(draw_part).__name__}")
+
+    g = torch.Generator().manual_seed(int(seed))
+    p = _sample_parameters(n, size, scale_range, float(clutter), g)
+    images = torch.empty(n, 3, size, size)
+    parts = torch.empty(n, size, size, dtype=torch.bool)
+    birds = torch.empty(n, size, size, dtype=torch.bool)
+    with _one_thread():
+        for start in range(0, n, _CHUNK):
+            stop = min(start + _CHUNK, n)
+            chunk = {k: (v if k == "noise_seed" else v[start:stop]) for k, v in p.items()}
+            images[start:stop], parts[start:stop], birds[start:stop] = _render(chunk, size, draw_part, start)
+    return BirdImages(
+        images=images,
+        labels=p["labels"],
+        part_masks=parts,
+        bird_masks=birds,
+        part_colours=p["crest"],
+        centres=p["centre"],
+        scales=p["scale"],
+    )
+
+
+# ---------------------------------------------------------------- a small CNN for the birds
+class ToyBirdNet(torch.nn.Module):
+    """A small CNN for :func:`make_birds` images: 3×H×W in [0, 1] → logits over :data:`CLASS_NAMES`.
+
+    Five 3×3 convolutions (three with stride 2) with batch norm and ReLU, then
+    global max pooling — "is there a crest-coloured head anywhere" — and a linear layer.
+    Works on any image size; trained at 64×64.
+    """
+
+    def __init__(self, width=16, n_classes=len(CLASS_NAMES)):
+        super().__init__()
+        w = width
+        chans = [(3, w, 2), (w, 2 * w, 2), (2 * w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 4 * w, 1)]
+        layers = []
+        for c_in, c_out, stride in chans:
+            layers += [torch.nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), torch.nn.BatchNorm2d(c_out),
+                       torch.nn.ReLU(inplace=True)]
+        self.features = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(4 * w, n_classes)
+
+    def forward(self, x):
+        h = self.features(2 * x - 1)
+        return self.head(torch.amax(h, dim=(2, 3)))
+
+
+# ---------------------------------------------------------------- training, evaluation, shipped weights
+#: Where the shipped weights live (a plain state_dict; ``torch.load(weights_only=True)``).
+WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "toy_birds_cnn.pt"
+#: The recipe the shipped weights were trained with (``python -m fido_lib.toy_birds train``).
+TRAIN_RECIPE = dict(seed=0, n_train=6000, epochs=3, batch_size=64, lr=3e-3, width=16, size=64)
+#: Seed of the held-out images the accuracy is reported on (never used for training).
+TEST_SEED = 1_000_003
+
+
+def train_cnn(*, seed=0, n_train=6000, epochs=3, batch_size=64, lr=3e-3, width=16, size=64,
+              device="cpu", log=None):
+    """Train a :class:`ToyBirdNet` on ``make_birds(n_train, size=size, seed=seed)``.
+
+    AdamW (weight decay 1e-4) with a one-cycle learning-rate schedule peaking at ``lr``,
+    cross-entropy, ``epochs`` passes over the images in an order drawn from ``seed``.
+    The weights are initialised from ``seed`` too, without touching torch's global
+    random state: the same arguments give the same weights on the same machine.
+    ``log(epoch, loss)`` is called after each epoch when given. Returns the model in eval mode.
+    """
+    for name, value, low in (("seed", seed, 0), ("n_train", n_train, 1), ("epochs", epochs, 1),
+                             ("batch_size", batch_size, 1), ("width", width, 1), ("size", size, 16)):
+        _check_int(name, value, low)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (0 < lr < 1):
+        raise ValueError(f"lr must be a number in (0, 1), got {lr!r}")
+    batch_size = min(batch_size, n_train)
+    data = make_birds(n_train, size=size, seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ToyBirdNet(width).to(device)
+    g = torch.Generator().manual_seed(seed)
+    steps_per_epoch = n_train // batch_size
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(n_train, generator=g)
+        total = 0.0
+        for i in range(steps_per_epoch):
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            x, y = data.images[idx].to(device), data.labels[idx].to(device)
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        if log is not None:
+            log(epoch, total / steps_per_epoch)
+    return model.eval()
+
+
+@torch.no_grad()
+def accuracy(model, images, labels, batch_size=500) -> float:
+    """Share of ``images`` (n, 3, H, W) that ``model`` assigns to ``labels`` (n,)."""
+    if images.ndim != 4 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"images must be (n, 3, H, W) with n = len(labels) = {labels.shape[0]}, "
+                         f"got shape {tuple(images.shape)}")
+    device = next(model.parameters()).device
+    hits = 0
+    for start in range(0, images.shape[0], batch_size):
+        pred = model(images[start:start + batch_size].to(device)).argmax(1).cpu()
+        hits += int((pred == labels[start:start + batch_size]).sum())
+    return hits / images.shape[0]
+
+
+def load_cnn(device="cpu", path=None) -> ToyBirdNet:
+    """The shipped :class:`ToyBirdNet` (trained with :data:`TRAIN_RECIPE`), in eval mode."""
+    path = WEIGHTS_PATH if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights at {path}; train them with `python -m fido_lib.toy_birds train`")
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = ToyBirdNet(width=state["head.weight"].shape[1] // 4, n_classes=state["head.weight"].shape[0])
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def classifier(device=None):
+    """The shipped CNN as a :class:`fido_lib.classifiers.Classifier` (64×64 input, no normalisation).
+
+    Any square image is resized to 64×64 (bilinear, antialiased) by ``prepare``; the
+    network normalises internally, so the classifier's own mean/std are 0 and 1.
+    """
+    from .classifiers import wrap  # here, not at the top: classifiers may import this module
+
+    model = load_cnn(device="cpu" if device is None else device)
+    return wrap(model, CLASS_NAMES, input_size=64, resize=64, name="toy_birds")
+
+
+def _main(argv=None):
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m fido_lib.toy_birds",
+                                     description="Train (and ship) or evaluate the toy-bird CNN.")
+    parser.add_argument("command", choices=["train", "evaluate"])
+    # One thread by default: the shipped weights were trained so, which makes them
+    # reproducible bit for bit (the reduction order of a convolution depends on the
+    # thread count), and on a busy machine it is also the fastest setting.
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--out", default=str(WEIGHTS_PATH))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    test = make_birds(args.n_test, seed=TEST_SEED)
+    if args.command == "train":
+        start = time.perf_counter()
+        model = train_cnn(**TRAIN_RECIPE, log=lambda e, loss: print(f"epoch {e}: mean loss {loss:.4f}", flush=True))
+        seconds = time.perf_counter() - start
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), args.out)
+        print(f"trained in {seconds:.1f} s with {torch.get_num_threads()} thread(s); wrote {args.out}")
+    else:
+        model = load_cnn(path=args.out)
+    print(f"test accuracy on {args.n_test} images (seed {TEST_SEED}): {accuracy(model, test.images, test.labels):.4f}")
+
+
+if __name__ == "__main__":
+    _main()

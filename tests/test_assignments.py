@@ -1,0 +1,80 @@
+"""The course's own exercises: student notebooks current, runnable, and stopping at the first exercise.
+
+The full notebooks' solutions are checked by nbval (`make test` runs every notebook,
+and each exercise's check cell raises when a solution is wrong).
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from fido_lib import course
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = sorted((ROOT / course.NOTEBOOK_DIR).glob("[0-9][0-9]_*.ipynb"))
+STUDENT = sorted((ROOT / course.ASSIGNMENT_DIR).glob("[0-9][0-9]_*.ipynb"))
+CHECK_CALLS = ("check_", "assert ")
+
+
+def _ids(paths):
+    return [p.name for p in paths]
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader") or {}
+
+
+def test_committed_student_notebooks_equal_freshly_generated_ones():
+    status = course.generate_assignments(ROOT, check=True)
+    wrong = {p.relative_to(ROOT).as_posix(): s for p, s in status.items() if s != "ok"}
+    assert not wrong, f"run `make assignments` and commit assignments/: {wrong}"
+
+
+@pytest.mark.parametrize("path", FULL, ids=_ids(FULL))
+def test_exercises_are_well_formed(path):
+    nb = nbformat.read(path, as_version=4)
+    cells = nb.cells
+    for i, cell in enumerate(cells):
+        meta = _nbgrader(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            assert any(call in cell.source for call in CHECK_CALLS), \
+                f"{path.name} cell {i} ({meta['grade_id']}) is a test cell without a check or assert"
+        if meta.get("solution") and cell.cell_type == "code":
+            following = [_nbgrader(c) for c in cells[i + 1:]]
+            assert any(m.get("grade") and not m.get("solution") for m in following), \
+                f"{path.name} cell {i} ({meta['grade_id']}) is an answer cell with no test cell after it"
+
+
+def _first_exercise(nb) -> tuple[int, int]:
+    """Index of the first code answer cell and of the first test cell after it."""
+    answer = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _nbgrader(c).get("solution"))
+    test = next(i for i, c in enumerate(nb.cells) if i > answer and _nbgrader(c).get("grade")
+                and not _nbgrader(c).get("solution"))
+    return answer, test
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
+def test_student_notebook_runs_to_its_first_exercise_and_stops_there(path):
+    nb = nbformat.read(path, as_version=4)
+    answer, test = _first_exercise(nb)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    assert info.value.ename == "NotImplementedError", f"{path.name} stopped with {info.value.ename}: {info.value.evalue}"
+    failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert failed and answer <= failed[0] <= test, \
+        f"{path.name} stopped at cell {failed[:1]}, expected between the first answer cell {answer} and its test {test}"
+
+
+EXERCISE_NOTEBOOKS = [pytest.param(p, id=p.name) for p in FULL if p.name[:2] in ("02", "03", "04", "05")]
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS)
+def test_notebooks_02_to_05_have_at_least_two_checked_exercises(path):
+    nb = nbformat.read(path, as_version=4)
+    tests = [c for c in nb.cells if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
+    assert len(tests) >= 2, f"{path.name} has {len(tests)} test cells"
