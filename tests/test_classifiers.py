@@ -10,13 +10,7 @@ from fido_lib import classifiers, images
 from fido_lib.classifiers import Classifier
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny tensors gain nothing from threads, and spin-waiting threads are slow on a busy machine
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_log_odds_equals_log_p_over_one_minus_p_where_that_is_accurate():

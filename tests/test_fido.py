@@ -10,12 +10,7 @@ from fido_lib import classifiers, fido, metrics, plotting
 from fido_lib.fido import FidoConfig
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def red_square_photo():

@@ -5,13 +5,7 @@ import torch
 from fido_lib import toy_birds as tb
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # on a shared 2-core machine one thread is the fast setting (and makes training bitwise repeatable)
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,7 @@ from PIL import Image
 from fido_lib import classifiers, fido, widgets
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def square_photo(colour=(255, 20, 20)):
