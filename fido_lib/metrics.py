@@ -119,6 +119,13 @@ def _curve(classifier, image, order, target, baseline, steps, batch_size, insert
     return (counts.double() / n), torch.cat(scores)
 
 
+def _check_curve_inputs(classifier, image, saliency, steps, batch_size):
+    _check_common(classifier, image, steps, batch_size)
+    _check_map("saliency", saliency)
+    if tuple(saliency.shape[-2:]) != tuple(image.shape[1:]):
+        raise ValueError(f"saliency must be H×W = {tuple(image.shape[1:])}, got {tuple(saliency.shape)}")
+
+
 def deletion_curve(classifier, image, saliency, target, *, steps=20, baseline=None, batch_size=21, generator=None):
     """``(fractions, probabilities)``: the target's probability as the most salient pixels are replaced.
 
@@ -126,10 +133,7 @@ def deletion_curve(classifier, image, saliency, target, *, steps=20, baseline=No
     (high = delete first, e.g. the SDR drop map); ``baseline``: the replacement image
     (default: blur with σ = 10 px). ``steps + 1`` points from 0 to all pixels.
     """
-    _check_common(classifier, image, steps, batch_size)
-    _check_map("saliency", saliency)
-    if tuple(saliency.shape[-2:]) != tuple(image.shape[1:]):
-        raise ValueError(f"saliency must be H×W = {tuple(image.shape[1:])}, got {tuple(saliency.shape)}")
+    _check_curve_inputs(classifier, image, saliency, steps, batch_size)
     return _curve(classifier, image, ranking(saliency, generator), target, baseline, steps, batch_size, insert=False)
 
 
@@ -139,10 +143,7 @@ def insertion_curve(classifier, image, saliency, target, *, steps=20, baseline=N
     Starts from ``baseline`` (default: blur with σ = 10 px); ``saliency`` high = insert
     first (e.g. the SSR keep map). See :func:`deletion_curve`.
     """
-    _check_common(classifier, image, steps, batch_size)
-    _check_map("saliency", saliency)
-    if tuple(saliency.shape[-2:]) != tuple(image.shape[1:]):
-        raise ValueError(f"saliency must be H×W = {tuple(image.shape[1:])}, got {tuple(saliency.shape)}")
+    _check_curve_inputs(classifier, image, saliency, steps, batch_size)
     return _curve(classifier, image, ranking(saliency, generator), target, baseline, steps, batch_size, insert=True)
 
 
