@@ -65,7 +65,7 @@ fork: $(STAMP)
 	@test -n "$(REPO)" || { echo "usage: make fork REPO=owner/name [BRANCH=main]" >&2; exit 2; }
 	$(PY) -m fido_lib.course set-repo "$(REPO)" --branch "$(BRANCH)"
 
-## notebook 05 in JupyterLab in headless Chromium (installs Debian's chromium and the npm packages when missing)
+## notebook 04 in JupyterLab in headless Chromium (installs Debian's chromium and the npm packages when missing)
 browser-test: $(STAMP)
 	PY="$(CURDIR)/$(PY)" tests/browser/run.sh
 

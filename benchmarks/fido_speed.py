@@ -7,7 +7,7 @@ Runs, interleaved so that a busy machine slows each of them alike:
   (28×28 mask grid, upsampled);
 * ``published cost`` — the same with full-resolution 224×224 masks, as the published code
   runs by default: the cost of the published defaults in this library;
-* ``library default`` — ``FidoConfig()`` as notebook 05 runs it.
+* ``library default`` — ``FidoConfig()`` as notebook 04 runs it.
 
 Prints seconds per iteration (median over iterations, and mean), the whole fit, and
 each run's ratio to ``published cost``. Numbers depend on the machine and on what else

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU check: on a machine with CUDA, run the GPU tests, the S2 experiment on CPU and
-# GPU, notebook 04 and the operator benchmark, and write every result into one folder.
+# GPU, notebook 05 and the operator benchmark, and write every result into one folder.
 # Each step has its own time limit; together they stay under 8 minutes.
 #
 #   benchmarks/gpu_check.sh [RESULTS_DIR]     (default: $OUT, else gpu-check-<date>)
@@ -103,12 +103,12 @@ summary.update(
 print(json.dumps(summary, indent=2))
 EOF
 
-# 3. notebook 04: checked against its stored outputs (nbval), then executed into RESULTS
+# 3. notebook 05: checked against its stored outputs (nbval), then executed into RESULTS
 NBVAL=(--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg)
-step notebook-04-nbval 120 "$PY" -m pytest -q "${NBVAL[@]}" notebooks/04_gradient_variance.ipynb
+step notebook-04-nbval 120 "$PY" -m pytest -q "${NBVAL[@]}" notebooks/05_gradient_variance.ipynb
 step notebook-04-executed 130 "$PY" -m jupyter nbconvert --to notebook --execute \
     --ExecutePreprocessor.timeout=600 --output-dir "$RESULTS" \
-    --output 04_gradient_variance.gpu.ipynb notebooks/04_gradient_variance.ipynb
+    --output 05_gradient_variance.gpu.ipynb notebooks/05_gradient_variance.ipynb
 
 # 4. the operator benchmark, when it is there
 if [ -f benchmarks/concrete_ops.py ]; then

@@ -5,8 +5,8 @@ One module per idea, introduced by the notebook that explains it:
 * ``concrete`` — the three relaxed drop masks (Gal's, the paper's Function, the stable default) — 01, 03
 * ``symbolic`` — sympy derivations and the floating-point map — 02
 * ``timing`` — interleaved median timings against a memory-bound reference — 03, benchmarks
-* ``variance`` — the supplement's S2 gradient-variance experiment and its paired statistics — 04
-* ``classifiers``, ``images``, ``infill``, ``fido``, ``metrics``, ``widgets`` — FIDO masks — 05
+* ``variance`` — the supplement's S2 gradient-variance experiment and its paired statistics — 05
+* ``classifiers``, ``images``, ``infill``, ``fido``, ``metrics``, ``widgets`` — FIDO masks — 04
 * ``toy_birds``, ``mask_quality`` — ground-truth data, a trained CNN and the mini-batch study — 06
 * ``plotting`` — every figure; ``checks`` and ``course`` — exercises, assignments, badges
 

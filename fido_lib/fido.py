@@ -58,7 +58,7 @@ class FidoConfig:
     """Settings of one FIDO fit; checked when made (bad values raise at once).
 
     The defaults were chosen by measurement on the shipped photos with
-    EfficientNet-Lite0 (notebook 05, README): masks that sit on the object and beat a
+    EfficientNet-Lite0 (notebook 04, README): masks that sit on the object and beat a
     random pixel order by a wide margin, in 40 iterations of 2 × 4 classifier passes
     (12–14 s per fit on two CPU cores when the machine is not busy). Compared with the
     published code: a 28×28 mask grid instead of full resolution (fewer, larger cells:

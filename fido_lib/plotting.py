@@ -199,7 +199,7 @@ def plot_gradient_tails(z, grads, true=None, title=None):
     return fig
 # ==== end concrete ====
 
-# ==== gradient variance (notebook 04) ====
+# ==== gradient variance (notebook 05) ====
 import numpy as _np  # noqa: E402
 
 #: Line style per temperature in the variance figures (colour is the relaxation).
@@ -397,7 +397,7 @@ def plot_noise_vs_samples(samples, noise, ax=None):
     return fig
 # ==== end variance ====
 
-# ==== FIDO masks (notebook 05) ====
+# ==== FIDO masks (notebook 04) ====
 import torch as _fido_torch  # noqa: E402
 
 

@@ -19,13 +19,13 @@ def figure(name):
     return register
 
 
-# ==== gradient variance (notebook 04) ====
+# ==== gradient variance (notebook 05) ====
 import functools  # noqa: E402
 
 
 @functools.lru_cache(maxsize=None)
 def _variance_result(which):
-    # 30 runs x 100 iterations each, the same seeds and settings as notebook 04
+    # 30 runs x 100 iterations each, the same seeds and settings as notebook 05
     from fido_lib import variance as V
 
     if which == "published":  # the authors' settings (noise paired, as in the notebook)
@@ -61,7 +61,7 @@ def _variance_ablation(path):
     _save(plot_variance_ablation(_variance_result("ablation")), path)
 # ==== end variance ====
 
-# ==== FIDO masks (notebook 05) ====
+# ==== FIDO masks (notebook 04) ====
 @figure("fido_chelsea_stable_vs_paper")
 def _fido_chelsea(path):
     """SSR / SDR / joint maps of the cat photo (EfficientNet-Lite0, top-1 class, FidoConfig()

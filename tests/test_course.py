@@ -48,10 +48,10 @@ def _notebook():
 
 # ---------------------------------------------------------------- repository config
 def test_repository_urls():
-    assert REPO.binder_url("notebooks/05_fido.ipynb") == \
-        "https://mybinder.org/v2/gh/some-org/some_repo/main?labpath=notebooks%2F05_fido.ipynb"
-    assert REPO.colab_url("notebooks/05_fido.ipynb") == \
-        "https://colab.research.google.com/github/some-org/some_repo/blob/main/notebooks/05_fido.ipynb"
+    assert REPO.binder_url("notebooks/04_fido.ipynb") == \
+        "https://mybinder.org/v2/gh/some-org/some_repo/main?labpath=notebooks%2F04_fido.ipynb"
+    assert REPO.colab_url("notebooks/04_fido.ipynb") == \
+        "https://colab.research.google.com/github/some-org/some_repo/blob/main/notebooks/04_fido.ipynb"
     assert REPO.pip_requirement == "fido_lib @ git+https://github.com/some-org/some_repo@main"
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real-browser test: JupyterLab on 127.0.0.1, headless Debian Chromium driven by
-# Galata/Playwright, running the widget notebook (NOTEBOOK, default: notebook 05).
+# Galata/Playwright, running the widget notebook (NOTEBOOK, default: notebook 04).
 # Installs Debian's chromium when missing (apt) and the pinned npm packages (npm ci);
 # no browser is ever downloaded. Screenshots land in tests/browser/results/.
 set -euo pipefail
@@ -8,7 +8,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PY="${PY:-$ROOT/.venv/bin/python}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-NOTEBOOK="${NOTEBOOK:-$(ls "$ROOT"/notebooks/05_*.ipynb 2>/dev/null | head -n 1)}"
+NOTEBOOK="${NOTEBOOK:-$(ls "$ROOT"/notebooks/04_*.ipynb 2>/dev/null | head -n 1)}"
 if [ -z "$NOTEBOOK" ] || [ ! -f "$NOTEBOOK" ]; then
   echo "browser test: no notebook to test (NOTEBOOK='$NOTEBOOK')" >&2
   exit 1
