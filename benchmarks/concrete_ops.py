@@ -36,7 +36,7 @@ import torch
 
 from fido_lib import concrete as C
 from fido_lib.symbolic import float_thresholds
-from fido_lib.timing import format_seconds, forward_backward, memory_bound_reference, median_times
+from fido_lib.timing import format_seconds, forward_backward, median_times, memory_bound_reference
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 TEMPS = (0.01, 0.1, 1.0, 10.0)

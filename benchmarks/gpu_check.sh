@@ -71,7 +71,7 @@ step variance-cpu-vs-gpu 80 "$PY" - "$RESULTS" <<'EOF'
 import json, sys
 from pathlib import Path
 import numpy as np
-from fido_lib import variance as V
+from fido_lib.experiments import variance as V
 
 out = Path(sys.argv[1])
 V.run_experiment(V.PUBLISHED_ARMS, runs=2, iterations=2, device="cuda")  # CUDA start-up, not timed

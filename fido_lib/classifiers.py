@@ -20,15 +20,21 @@ torchvision model (optional extra); :func:`wrap` wraps your own ``nn.Module``;
 from __future__ import annotations
 
 import csv
-import math
+import difflib
 import numbers
+from collections.abc import Sequence
 from importlib import resources
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
+from . import toy_birds
+from ._util import resolve_device
 from .images import to_tensor
+from .ops import log_odds as _log_odds
 
 __all__ = [
     "Classifier",
@@ -69,6 +75,23 @@ def imagenet_wordnet_ids() -> list[str]:
 
 
 # -------------------------------------------------------------------- the wrapper
+def _class_names(class_names) -> list:
+    """``class_names`` as a non-empty list of str (a str is one name, not a list of letters)."""
+    if isinstance(class_names, (str, bytes)):
+        raise TypeError(f"class_names must be a list of names, not a str: {class_names!r} would be "
+                        f"{len(class_names)} one-letter classes; pass e.g. [{class_names!r}, ...]")
+    try:
+        names = list(class_names)
+    except TypeError:
+        raise TypeError(f"class_names must be a sequence of str, got {type(class_names).__name__}") from None
+    if not names:
+        raise TypeError("class_names must be a non-empty sequence of str, got an empty one")
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"class_names must hold str only, got {type(bad[0]).__name__} {bad[0]!r}")
+    return names
+
+
 def _size_pair(name, value):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (int(value), int(value))
@@ -106,21 +129,23 @@ class Classifier:
         EfficientNet-Lite0 about 20 % faster forward + backward on a CPU, measured).
     """
 
-    def __init__(self, model, class_names, *, input_size=224, resize=256, mean=None, std=None, name=None,
-                 channels_last=False):
+    def __init__(self, model: nn.Module, class_names: Sequence[str], *, input_size: int | tuple[int, int] = 224,
+                 resize: int | tuple[int, int] = 256, mean: float | Sequence[float] | None = None,
+                 std: float | Sequence[float] | None = None, name: str | None = None,
+                 channels_last: bool = False) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        names = list(class_names)
-        if not names or not all(isinstance(n, str) for n in names):
-            raise TypeError("class_names must be a non-empty sequence of str")
-        self.model = model.eval()
-        self.class_names = names
+        names = _class_names(class_names)
         self.input_size = _size_pair("input_size", input_size)
         self.resize = None if resize is None else _size_pair("resize", resize)[0]
         self.mean = self._channel_values("mean", mean, 0.0)
         self.std = self._channel_values("std", std, 1.0)
         if torch.any(self.std <= 0):
             raise ValueError(f"std must be > 0, got {std!r}")
+        # every check passed: only now is the caller's model touched
+        self.model = model.eval()
+        self.class_names = names
+        self._checked_model = None  # the model check_outputs() last passed, by identity
         self.name = name or type(model).__name__
         self.channels_last = bool(channels_last)
         if self.channels_last:
@@ -130,7 +155,12 @@ class Classifier:
     def _channel_values(name, values, default):
         if values is None:
             values = (default,) * 3
-        t = torch.as_tensor(values, dtype=torch.float32).flatten()
+        if isinstance(values, (str, bytes, dict)) or isinstance(values, bool):
+            raise TypeError(f"{name} must be one or three numbers, got {type(values).__name__} {values!r}")
+        try:
+            t = torch.as_tensor(values, dtype=torch.float32).flatten()
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be one or three numbers, got {values!r}") from None
         if t.numel() == 1:
             t = t.repeat(3)
         if t.numel() != 3 or not torch.isfinite(t).all():
@@ -154,12 +184,12 @@ class Classifier:
             return b.device
         return torch.device("cpu")
 
-    def to(self, device):
+    def to(self, device: torch.device | str) -> Classifier:
         """Move the model to ``device`` (``"cpu"``, ``"cuda"``, ``"mps"``…); returns self."""
         self.model.to(device)
         return self
 
-    def class_index(self, target) -> int:
+    def class_index(self, target: int | str | torch.Tensor) -> int:
         """The index of ``target``: an index (checked) or a class name (unique short or full name)."""
         if isinstance(target, torch.Tensor) and target.numel() == 1 and not target.is_floating_point():
             target = int(target.item())
@@ -174,11 +204,13 @@ class Classifier:
                 return hits[0]
             if len(hits) > 1:
                 raise ValueError(f"target {target!r} names several classes {hits}: pass the index")
-            raise ValueError(f"target {target!r} is not a class name of {self.name}; pass an index or one of its class_names")
+            raise ValueError(
+                f"target {target!r} is not a class name of {self.name}; pass an index or one of its class_names"
+            )
         raise TypeError(f"target must be a class index (int) or a class name (str), got {type(target).__name__}")
 
     # --------------------------------------------------------------- geometry
-    def prepare(self, image) -> torch.Tensor:
+    def prepare(self, image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
         """The ``3×H×W`` float image in [0, 1] the model sees: resize, centre crop (once per photo).
 
         ``image``: a PIL image, an ``H×W×3`` uint8 array or a ``3×H×W`` float tensor in
@@ -210,40 +242,86 @@ class Classifier:
             raise ValueError(f"images must have shape N×3×H×W, got {tuple(images.shape)}")
         return images.to(self.device)
 
-    def logits(self, images) -> torch.Tensor:
-        """``N×C`` logits of images in [0, 1] (normalised here, differentiably)."""
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """``N×C`` logits of images in [0, 1] (normalised here, differentiably).
+
+        Raises ``TypeError``/``ValueError`` if the model's output is not an ``N×C``
+        float tensor with ``C = len(class_names)``.
+        """
         x = self._batch(images)
         x = (x - self.mean.to(x.device, x.dtype)) / self.std.to(x.device, x.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.model(x)
+        return self._check_output(self.model(x), x.shape[0])
 
-    def probabilities(self, images) -> torch.Tensor:
+    def _check_output(self, out, n):
+        """``out`` if it is the ``n×C`` float tensor of logits the class names promise."""
+        c = self.num_classes
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(
+                f"model {self.name!r} must return one tensor of N×{c} logits, got a {type(out).__name__}"
+                + (" (a tuple: wrap the model so that it returns the logits alone)"
+                   if isinstance(out, (tuple, list)) else "")
+            )
+        if not out.is_floating_point():
+            raise TypeError(f"model {self.name!r} must return floating-point logits, got dtype {out.dtype}")
+        if out.dim() != 2:
+            raise ValueError(f"model {self.name!r} must return N×{c} logits (rank 2), got rank {out.dim()} "
+                             f"shape {tuple(out.shape)} for {n} image(s)")
+        if tuple(out.shape) != (n, c):
+            raise ValueError(f"model {self.name!r} returns {out.shape[1]} logits per image (output shape "
+                             f"{tuple(out.shape)} for {n} image(s)) but the classifier has {c} class names: "
+                             f"they must match")
+        return out
+
+    def check_outputs(self) -> None:
+        """One dry forward (a grey ``1×3×H×W`` image, no gradient): is the output ``1×C`` float logits?
+
+        Raises ``TypeError``/``ValueError`` saying what the model returned otherwise
+        (a tuple, rank 1, a count that differs from the class names…). Runs in eval
+        mode and restores the model's mode, so no batch-norm statistic moves; passes
+        once per model (remembered). :func:`fido_lib.fido.fit` calls it before any work.
+        """
+        if getattr(self, "_checked_model", None) is self.model:
+            return
+        was_training = self.model.training
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                self.logits(torch.full((1, 3, *self.input_size), 0.5, device=self.device))
+        finally:
+            self.model.train(was_training)
+        self._checked_model = self.model
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """``N×C`` softmax probabilities."""
         return torch.softmax(self.logits(images), dim=-1)
 
     @staticmethod
-    def log_odds_from_logits(logits, target: int) -> torch.Tensor:
+    def log_odds_from_logits(logits: torch.Tensor, target: int) -> torch.Tensor:
         """``log p_c - log Σ_{c'≠c} p_c'`` from logits, stably.
 
-        With ``ℓ = log_softmax(logits)``: ``ℓ_c - logsumexp_{c'≠c} ℓ_c'``. Never forms
+        ``z_c - logsumexp_{c'≠c} z_c'`` (:func:`fido_lib.ops.log_odds`). Never forms
         ``1 - p_c``, which rounds to 0 when the classifier is sure.
         """
-        log_p = torch.log_softmax(logits, dim=-1)
-        others = log_p.clone()
-        others[..., target] = -math.inf
-        return log_p[..., target] - torch.logsumexp(others, dim=-1)
+        return _log_odds(logits, target)
 
-    def log_odds(self, images, target) -> torch.Tensor:
+    def log_odds(self, images: torch.Tensor, target: int | str | torch.Tensor) -> torch.Tensor:
         """``N`` log-odds of class ``target`` (index or name): ``log p_c - log Σ_{c'≠c} p_c'``."""
         return self.log_odds_from_logits(self.logits(images), self.class_index(target))
 
     @torch.no_grad()
-    def top_k(self, image, k: int = 5):
+    def top_k(self, image: Image.Image | np.ndarray | torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The ``k`` most probable classes of one photo: list of ``(index, name, probability)``."""
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= self.num_classes:
             raise ValueError(f"k must be an int in [1, {self.num_classes}], got {k!r}")
-        x = image if _is_prepared(image, self.input_size) else self.prepare(image)
+        if _is_prepared(image, self.input_size):
+            x = image.detach()
+            lo, hi = (float(v) for v in torch.aminmax(x))
+            if not (lo >= 0.0 and hi <= 1.0):  # NaN fails both: no NaN "probabilities" from it
+                raise ValueError(f"image must be floats in [0, 1], got values in [{lo:g}, {hi:g}]")
+        else:
+            x = self.prepare(image)
         p = self.probabilities(x)[0]
         values, indices = p.topk(int(k))
         return [(int(i), self.class_names[int(i)], float(v)) for v, i in zip(values, indices)]
@@ -258,7 +336,10 @@ def _is_prepared(image, size):
     )
 
 
-def wrap(model, class_names, *, input_size=224, resize=256, mean=None, std=None, name=None, channels_last=False) -> Classifier:
+def wrap(model: nn.Module, class_names: Sequence[str], *, input_size: int | tuple[int, int] = 224,
+         resize: int | tuple[int, int] = 256, mean: float | Sequence[float] | None = None,
+         std: float | Sequence[float] | None = None, name: str | None = None,
+         channels_last: bool = False) -> Classifier:
     """Wrap your own ``nn.Module`` (logits out) with its preprocessing and class names.
 
     Example: a model trained with torchvision's ImageNet normalisation::
@@ -297,6 +378,49 @@ def _efficientnet_lite0():
     )
 
 
+def _toy_birds():
+    # the network normalises internally (mean 0, std 1 here); any square image is
+    # resized to the training size (bilinear, antialiased) by prepare
+    size = toy_birds.INPUT_SIZE
+    return Classifier(toy_birds.load_cnn(), toy_birds.CLASS_NAMES, input_size=size, resize=size, name="toy_birds")
+
+
+#: torchvision's classification models (torchvision 0.20), used to tell a typo from a
+#: torchvision name when torchvision is not installed; with it, its own list is used.
+_TORCHVISION_CLASSIFIERS = (
+    "alexnet", "convnext_base", "convnext_large", "convnext_small", "convnext_tiny", "densenet121",
+    "densenet161", "densenet169", "densenet201", *(f"efficientnet_b{i}" for i in range(8)),
+    "efficientnet_v2_l", "efficientnet_v2_m", "efficientnet_v2_s", "googlenet", "inception_v3", "maxvit_t",
+    "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2", "mobilenet_v3_large",
+    "mobilenet_v3_small", "regnet_x_16gf", "regnet_x_1_6gf", "regnet_x_32gf", "regnet_x_3_2gf",
+    "regnet_x_400mf", "regnet_x_800mf", "regnet_x_8gf", "regnet_y_128gf", "regnet_y_16gf", "regnet_y_1_6gf",
+    "regnet_y_32gf", "regnet_y_3_2gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_8gf", "resnet101",
+    "resnet152", "resnet18", "resnet34", "resnet50", "resnext101_32x8d", "resnext101_64x4d",
+    "resnext50_32x4d", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0", "squeezenet1_0", "squeezenet1_1", "swin_b", "swin_s", "swin_t", "swin_v2_b",
+    "swin_v2_s", "swin_v2_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+    "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32", "wide_resnet101_2",
+    "wide_resnet50_2",
+)
+
+
+def _torchvision_names() -> tuple:
+    try:
+        from torchvision import models
+        return tuple(models.list_models(module=models))
+    except Exception:  # not installed, or a broken build: the list above
+        return _TORCHVISION_CLASSIFIERS
+
+
+def _unknown_model(name, torchvision_names) -> ValueError:
+    close = difflib.get_close_matches(name, list(OFFLINE_MODELS) + list(torchvision_names), n=1, cutoff=0.75)
+    hint = ""
+    if close:
+        hint = f" Did you mean {close[0]!r}" + ("" if close[0] in OFFLINE_MODELS else " (a torchvision model)") + "?"
+    return ValueError(f"unknown model {name!r}: name must be one of the offline models "
+                      f"{', '.join(map(repr, OFFLINE_MODELS))}.{hint}")
+
+
 def _torchvision_model(name):
     try:
         import torchvision  # noqa: F401  (optional extra)
@@ -328,7 +452,7 @@ def _torchvision_model(name):
     )
 
 
-def load(name: str = "efficientnet_lite0", device=None) -> Classifier:
+def load(name: str = "efficientnet_lite0", device: torch.device | str | None = None) -> Classifier:
     """A ready :class:`Classifier` by name.
 
     * ``"efficientnet_lite0"`` (default): EfficientNet-Lite0 trained on ImageNet-1k;
@@ -343,14 +467,18 @@ def load(name: str = "efficientnet_lite0", device=None) -> Classifier:
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if device is not None:
+        device = resolve_device(device)  # before any model is built
+    if name not in OFFLINE_MODELS:
+        tv_names = _torchvision_names()
+        if name not in tv_names:
+            raise _unknown_model(name, tv_names)
     if name == "efficientnet_lite0":
         clf = _efficientnet_lite0()
     elif name == "toy":
         clf = toy_classifier()
     elif name == "toy_birds":
-        from .toy_birds import classifier as toy_birds_classifier  # lazy: toy_birds imports this module
-
-        clf = toy_birds_classifier()
+        clf = _toy_birds()
     else:
         clf = _torchvision_model(name)
     return clf.to(device) if device is not None else clf

@@ -17,6 +17,17 @@ noise ``u``::
   ``σ(z) σ(-z) / T`` in an overflow-free form: no NaN in any float dtype, both tails kept.
 
 :func:`drop_mask` picks one of them by name; FIDO and the variance experiment use it.
+
+Edge cases, the same for all of them: a NaN logit (or ``p``) raises ``ValueError``
+before any work. An infinite drop logit is a decision, not a number to add noise
+to: ``θ = +inf`` means "always drop" (result exactly 1, gradient exactly 0) and
+``θ = -inf`` "never drop" (result 0, gradient 0), whatever ``u`` — also at ``u = 0``
+or ``1``, where the noise's own logit is ∓inf and ``θ + logit(u)`` would be NaN.
+Gal's function takes ``p = σ(θ)``: with ``ε = 0``, ``p = 1`` and ``p = 0`` behave
+the same way; with ``ε > 0`` its round trip caps the logit at
+``±log((1+ε)/ε) ≈ ±16.1``, so there ``p = 1`` is not "always drop" (its published
+formula, kept); :func:`drop_mask` with ``relaxation="gal"`` applies the rule above
+to infinite logits before that cap.
 """
 from __future__ import annotations
 
@@ -27,6 +38,7 @@ import torch
 
 __all__ = [
     "RELAXATIONS",
+    "TEMP_RANGE",
     "ConcreteDropout",
     "StableConcreteDropout",
     "concrete_dropout",
@@ -39,6 +51,8 @@ __all__ = [
 
 #: Names accepted by :func:`drop_mask` (and by FIDO's ``relaxation`` option).
 RELAXATIONS = ("stable", "paper", "gal")
+#: Allowed temperatures: the gradient carries 1/T, which must stay finite in float32.
+TEMP_RANGE = (1e-30, 1e30)
 
 
 # --------------------------------------------------------------------------- checks
@@ -53,6 +67,20 @@ def _check_tensor(name: str, x) -> torch.Tensor:
     return x
 
 
+def _check_logits(name: str, x) -> torch.Tensor:
+    """A float tensor of drop logits without NaN (±inf allowed: always / never drop)."""
+    _check_tensor(name, x)
+    # max() propagates NaN and is one cheap reduction (isnan().any() took 5x longer);
+    # meta tensors have no values to check
+    if x.numel() and x.device.type != "meta" and math.isnan(float(x.detach().max())):
+        n = int(torch.isnan(x.detach()).sum())
+        raise ValueError(
+            f"{name} holds NaN in {n} of {x.numel()} entries; drop logits must be numbers "
+            "(+inf = always drop, -inf = never drop)"
+        )
+    return x
+
+
 def _check_temp(temp) -> float:
     if isinstance(temp, torch.Tensor):
         if temp.numel() != 1:
@@ -61,13 +89,15 @@ def _check_temp(temp) -> float:
     if isinstance(temp, bool) or not isinstance(temp, numbers.Real):
         raise TypeError(f"temp must be a real number, got {type(temp).__name__}")
     temp = float(temp)
-    if not math.isfinite(temp) or temp <= 0:
-        raise ValueError(f"temp must be a finite number > 0, got {temp}")
+    # outside [1e-30, 1e30], T or the gradient's 1/T overflows float32 (NaN or inf masks)
+    if not math.isfinite(temp) or not (TEMP_RANGE[0] <= temp <= TEMP_RANGE[1]):
+        raise ValueError(f"temp must be a finite number in [{TEMP_RANGE[0]:g}, {TEMP_RANGE[1]:g}] "
+                         f"(beyond, float32 overflows), got {temp}")
     return temp
 
 
 def _check_unit_interval(name: str, x: torch.Tensor) -> None:
-    if x.numel() == 0:
+    if x.numel() == 0 or x.device.type == "meta":  # meta tensors have no values to check
         return
     lo, hi = torch.aminmax(x.detach())
     lo, hi = float(lo), float(hi)
@@ -89,7 +119,8 @@ def _check_u(u, like: torch.Tensor) -> torch.Tensor:
     return u
 
 
-def make_generator(generator=None, device="cpu") -> torch.Generator | None:
+def make_generator(generator: torch.Generator | int | None = None,
+                   device: torch.device | str = "cpu") -> torch.Generator | None:
     """A ``torch.Generator`` from a seed (``int``), a generator (returned as is) or ``None``."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator
@@ -102,14 +133,16 @@ def make_generator(generator=None, device="cpu") -> torch.Generator | None:
     return g
 
 
-def uniform_noise(shape, *, dtype=torch.float32, device="cpu", generator=None) -> torch.Tensor:
+def uniform_noise(shape: tuple[int, ...] | int, *, dtype: torch.dtype = torch.float32,
+                  device: torch.device | str = "cpu", generator: torch.Generator | int | None = None) -> torch.Tensor:
     """``u ~ U[0, 1)`` of the given shape, drawn from ``generator`` (a Generator, a seed or None)."""
     g = make_generator(generator, device)
     return torch.rand(shape, dtype=dtype, device=device, generator=g)
 
 
 # ------------------------------------------------------------------ Gal et al. 2017
-def gal_concrete_dropout(p, temp=0.1, u=None, eps=1e-7, generator=None):
+def gal_concrete_dropout(p: torch.Tensor, temp: float = 0.1, u: torch.Tensor | None = None, eps: float = 1e-7,
+                         generator: torch.Generator | int | None = None) -> torch.Tensor:
     """Gal et al.'s relaxed drop mask from drop probabilities ``p``.
 
     ``drop = σ((log(p+ε) - log(1-p+ε) + log(u+ε) - log(1-u+ε)) / T)``
@@ -138,6 +171,14 @@ def gal_concrete_dropout(p, temp=0.1, u=None, eps=1e-7, generator=None):
         u = uniform_noise(p.shape, dtype=p.dtype, device=p.device, generator=generator)
     else:
         _check_u(u, p)
+    if eps == 0:
+        # p = 1 (0) is the logit +inf (-inf): always (never) drop, whatever u, gradient
+        # 0. Computed on a safe p there, so that neither the value nor autograd's
+        # 0 · inf in log(1 - p)'s derivative can turn into NaN.
+        ends = (p == 0) | (p == 1)
+        if bool(ends.any()):
+            safe = torch.where(ends, torch.full_like(p, 0.5), p)
+            return torch.where(ends, p.detach(), gal_concrete_dropout(safe, temp, u, 0.0, generator))
     logit = torch.log(p + eps) - torch.log(1 - p + eps)
     noise = torch.log(u + eps) - torch.log(1 - u + eps)
     return torch.sigmoid((logit + noise) / temp)
@@ -176,7 +217,8 @@ class ConcreteDropout(torch.autograd.Function):
         return grad * grad_output, None, None
 
 
-def concrete_dropout(logit_p, temp=0.1, u=None, generator=None):
+def concrete_dropout(logit_p: torch.Tensor, temp: float = 0.1, u: torch.Tensor | None = None,
+                     generator: torch.Generator | int | None = None) -> torch.Tensor:
     """The paper's relaxed drop mask from drop logits ``θ`` (supplement, Sect. S1).
 
     ``drop = σ((θ + log((u+ε)/(1-u+ε))) / T)``, ``ε = 1e-7``, through
@@ -194,7 +236,7 @@ def concrete_dropout(logit_p, temp=0.1, u=None, generator=None):
     generator : torch.Generator or int, optional
         Source of the noise when ``u`` is omitted (an int is used as a seed).
     """
-    _check_tensor("logit_p", logit_p)
+    _check_logits("logit_p", logit_p)
     temp = _check_temp(temp)
     if u is None:
         if generator is not None:
@@ -220,7 +262,11 @@ class StableConcreteDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logit_p, temp, u):
         work = torch.promote_types(logit_p.dtype, torch.float32)
-        z = (logit_p.to(work) + torch.logit(u.to(work))) / temp
+        # logit(u) is ∓inf at u = 0 / 1: held at ∓(largest float) instead, so that an
+        # infinite θ decides alone (always / never drop; +inf + -inf would be NaN) while
+        # a finite θ still gives exactly 0 / 1 there; the backward then gives exactly 0
+        big = torch.finfo(work).max
+        z = (logit_p.to(work) + torch.logit(u.to(work)).clamp_(-big, big)) / temp
         ctx.save_for_backward(z)
         ctx.log_temp = math.log(temp)
         ctx.dtype = logit_p.dtype
@@ -235,7 +281,8 @@ class StableConcreteDropout(torch.autograd.Function):
         return grad.mul_(grad_output.to(grad.dtype)).to(ctx.dtype), None, None
 
 
-def stable_concrete_dropout(logit_p, temp=0.1, u=None, generator=None):
+def stable_concrete_dropout(logit_p: torch.Tensor, temp: float = 0.1, u: torch.Tensor | None = None,
+                            generator: torch.Generator | int | None = None) -> torch.Tensor:
     """The library's default relaxed drop mask from drop logits ``θ``.
 
     ``drop = σ((θ + log(u / (1-u))) / T)`` with gradient ``σ(z) σ(-z) / T``
@@ -256,7 +303,7 @@ def stable_concrete_dropout(logit_p, temp=0.1, u=None, generator=None):
     generator : torch.Generator or int, optional
         Source of the noise when ``u`` is omitted (an int is used as a seed).
     """
-    _check_tensor("logit_p", logit_p)
+    _check_logits("logit_p", logit_p)
     temp = _check_temp(temp)
     if u is None:
         work = torch.promote_types(logit_p.dtype, torch.float32)
@@ -267,19 +314,30 @@ def stable_concrete_dropout(logit_p, temp=0.1, u=None, generator=None):
 
 
 # ------------------------------------------------------------------------ by name
-def drop_mask(logit, *, relaxation="stable", temp=0.1, u=None, generator=None, eps=1e-7):
+def drop_mask(logit: torch.Tensor, *, relaxation: str = "stable", temp: float = 0.1, u: torch.Tensor | None = None,
+              generator: torch.Generator | int | None = None, eps: float = 1e-7) -> torch.Tensor:
     """Relaxed drop mask from drop logits ``logit``, by the implementation named.
 
     ``relaxation``: ``"stable"`` (:func:`stable_concrete_dropout`, the default),
     ``"paper"`` (:func:`concrete_dropout`, the published Function) or ``"gal"``
     (:func:`gal_concrete_dropout` on ``p = σ(logit)``, with ``eps``). ``eps`` only
     affects ``"gal"``; the paper's Function has its own fixed ``ε = 1e-7``.
+    NaN logits raise; ``+inf`` gives exactly 1 and ``-inf`` exactly 0 with gradient 0,
+    for every relaxation (see the module docstring).
     """
+    if relaxation in RELAXATIONS:
+        _check_logits("logit", logit)
     if relaxation == "stable":
         return stable_concrete_dropout(logit, temp, u, generator)
     if relaxation == "paper":
         return concrete_dropout(logit, temp, u, generator)
     if relaxation == "gal":
-        _check_tensor("logit", logit)
+        inf = torch.isinf(logit)
+        if bool(inf.any()):
+            # Gal's ε caps the logit near ±16: decide the infinite ones before it, and
+            # feed a finite stand-in there so autograd gives them an exact 0
+            safe = torch.where(inf, torch.zeros_like(logit), logit)
+            y = gal_concrete_dropout(torch.sigmoid(safe), temp, u, eps, generator)
+            return torch.where(inf, (logit > 0).to(y.dtype), y)
         return gal_concrete_dropout(torch.sigmoid(logit), temp, u, eps, generator)
     raise ValueError(f"relaxation must be one of {', '.join(map(repr, RELAXATIONS))}; got {relaxation!r}")

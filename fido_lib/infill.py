@@ -5,8 +5,9 @@ image of the same size, computed once per photo (not per step). Choose it by nam
 with :func:`make_infill`; :data:`INFILLS` lists the names.
 
 * ``"blur"``   — Gaussian blur of the photo (``sigma`` in pixels, default 10; FIDO's
-  paper used 10). Keeps colours and coarse shapes; can be a weak infill, since a
-  blurred object is often still recognised.
+  paper used 10), edges replicated (:func:`fido_lib.ops.gaussian_blur`). Keeps
+  colours and coarse shapes; can be a weak infill, since a blurred object is often
+  still recognised.
 * ``"mean"``   — every pixel the photo's mean colour.
 * ``"uniform"``— independent uniform noise in [0, 1] per pixel and channel.
 * ``"normal"`` — Gaussian noise with the photo's per-channel mean and standard
@@ -16,15 +17,14 @@ with :func:`make_infill`; :data:`INFILLS` lists the names.
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
 import torch.nn.functional as F
 
+from ._util import check_int, check_real
 from .concrete import make_generator
+from .ops import gaussian_blur
 
-__all__ = ["INFILLS", "blur", "check_infill", "make_infill"]
+__all__ = ["INFILLS", "MAX_SIGMA_PER_SIDE", "check_infill", "make_infill"]
 
 #: Names accepted by :func:`make_infill` (and by FIDO's ``infill`` option).
 INFILLS = ("blur", "mean", "uniform", "normal", "knockoff")
@@ -38,8 +38,18 @@ def _check_image(image):
         raise ValueError(f"image must have shape 3×H×W, got {tuple(image.shape)}")
 
 
-def check_infill(name, params=None):
-    """Raise a clear error unless ``name`` and ``params`` name a valid infill."""
+#: ``sigma`` of the blur may be at most this many times the image's longer side: past
+#: about one side the kernel is flat across the image (so the blur no longer changes),
+#: while its cost grows with σ (σ = 1e6 took minutes on a 224×224 photo).
+MAX_SIGMA_PER_SIDE = 2
+
+
+def check_infill(name, params=None, *, size=None):
+    """Raise a clear error unless ``name`` and ``params`` name a valid infill.
+
+    ``size``: the image's ``(H, W)`` when known; then ``sigma`` must be at most
+    :data:`MAX_SIGMA_PER_SIDE` × ``max(H, W)`` and ``patch`` at most ``max(H, W)``.
+    """
     if name not in INFILLS:
         raise ValueError(f"infill must be one of {', '.join(map(repr, INFILLS))}; got {name!r}")
     params = dict(params or {})
@@ -48,28 +58,19 @@ def check_infill(name, params=None):
         allowed = ", ".join(sorted(_PARAMS[name])) or "none"
         raise TypeError(f"infill {name!r} takes no parameter {', '.join(sorted(unknown))} (allowed: {allowed})")
     if "sigma" in params:
-        s = params["sigma"]
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not (math.isfinite(s) and s > 0):
-            raise ValueError(f"sigma must be a finite number > 0 (pixels), got {s!r}")
+        check_real("sigma", params["sigma"], low=0.0, low_open=True)  # pixels
     if "patch" in params:
-        p = params["patch"]
-        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
-            raise ValueError(f"patch must be an int >= 1 (pixels), got {p!r}")
+        check_int("patch", params["patch"], low=1)  # pixels
+    if size is not None:
+        side = max(int(v) for v in size)
+        if "sigma" in params and params["sigma"] > MAX_SIGMA_PER_SIDE * side:
+            raise ValueError(
+                f"sigma must be <= {MAX_SIGMA_PER_SIDE * side} pixels ({MAX_SIGMA_PER_SIDE} × the image's longer "
+                f"side {side}) for this image, got {params['sigma']:g}: a wider blur is flat across the image "
+                "and only costs time")
+        if "patch" in params and params["patch"] > side:
+            raise ValueError(f"patch must be <= {side} pixels (the image's longer side), got {params['patch']}")
     return params
-
-
-def blur(image: torch.Tensor, sigma: float = 10.0) -> torch.Tensor:
-    """Gaussian blur, separable, kernel radius ``ceil(3σ)``, edges replicated."""
-    radius = max(1, math.ceil(3 * sigma))
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=image.device)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = (kernel / kernel.sum()).to(image.dtype)
-    x = image.unsqueeze(0)
-    x = F.pad(x, (radius, radius, 0, 0), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(3, 1, 1, -1), groups=3)
-    x = F.pad(x, (0, 0, radius, radius), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(3, 1, -1, 1), groups=3)
-    return x[0]
 
 
 def _knockoff(image, patch, generator):
@@ -93,10 +94,10 @@ def make_infill(image: torch.Tensor, name: str = "blur", *, generator=None, **pa
     (``uniform``, ``normal``, ``knockoff``); parameters: ``sigma`` for ``blur``,
     ``patch`` for ``knockoff``. An unknown name or parameter raises before any work.
     """
-    params = check_infill(name, params)
     _check_image(image)
+    params = check_infill(name, params, size=image.shape[1:])
     if name == "blur":
-        return blur(image, float(params.get("sigma", 10.0)))
+        return gaussian_blur(image, params.get("sigma", 10.0), padding="replicate")
     if name == "mean":
         return image.mean(dim=(1, 2), keepdim=True).expand_as(image).clone()
     # random infills: noise drawn on the CPU so a seed gives the same image on every device

@@ -8,12 +8,13 @@ rounds.
 """
 from __future__ import annotations
 
-import numbers
 import statistics
 import time
 from collections.abc import Callable, Mapping
 
 import torch
+
+from ._util import check_int, num_threads, resolve_device, synchronize
 
 __all__ = ["forward_backward", "memory_bound_reference", "median_times", "format_seconds"]
 
@@ -54,39 +55,32 @@ def memory_bound_reference(x: torch.Tensor) -> Callable[[], None]:
     return run
 
 
-def _synchronise(device) -> None:
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def median_times(runs: Mapping[str, Callable[[], object]], repeats: int = 7, warmup: int = 1,
                  device=None, threads: int | None = None) -> dict[str, float]:
     """Median seconds per call of each closure in ``runs``, timed interleaved.
 
     ``warmup`` untimed rounds first (compilation, allocator caches), then ``repeats``
     rounds; round ``r`` calls the closures once each, starting at the ``r``-th
-    (rotated), so none is always first or last. ``device``: when it is a CUDA device,
-    each call is bracketed by ``torch.cuda.synchronize`` (CPU calls are synchronous).
+    (rotated), so none is always first or last. ``device``: when it is a CUDA or MPS
+    device, each call is bracketed by a synchronisation (CPU calls are synchronous).
     ``threads``: torch's CPU threads while timing (restored afterwards); on a busy
     machine one thread avoids waiting for a descheduled second one.
     """
-    if not isinstance(runs, Mapping) or not runs:
-        raise ValueError("runs must be a non-empty mapping of name -> callable")
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"runs must be a non-empty mapping of name -> callable, got {type(runs).__name__}")
+    if not runs:
+        raise ValueError("runs must be a non-empty mapping of name -> callable, got an empty one")
     for name, run in runs.items():
         if not callable(run):
             raise TypeError(f"runs[{name!r}] must be callable, got {type(run).__name__}")
-    for pname, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-            raise ValueError(f"{pname} must be an integer >= {least}, got {value!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1):
-        raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
-    before = torch.get_num_threads()
+    check_int("repeats", repeats, low=1)
+    check_int("warmup", warmup, low=0)
     if threads is not None:
-        torch.set_num_threads(int(threads))
-    try:
+        check_int("threads", threads, low=1)
+    if device is not None:
+        device = resolve_device(device)
+    with num_threads(threads):
         return _interleaved_medians(runs, repeats, warmup, device)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _interleaved_medians(runs, repeats, warmup, device):
@@ -94,15 +88,15 @@ def _interleaved_medians(runs, repeats, warmup, device):
     for _ in range(warmup):
         for name in names:
             runs[name]()
-    _synchronise(device)
+    synchronize(device)
     times = {name: [] for name in names}
     for r in range(repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            _synchronise(device)
+            synchronize(device)
             start = time.perf_counter()
             runs[name]()
-            _synchronise(device)
+            synchronize(device)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 

@@ -21,26 +21,24 @@ Everything is vectorised over images in torch; random numbers come from one
 from __future__ import annotations
 
 import math
-import numbers
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from ._util import check_bool, check_int, check_real, num_threads
+
 __all__ = [
     "CLASS_NAMES",
     "CREST_COLOURS",
+    "INPUT_SIZE",
     "TEST_SEED",
-    "TRAIN_RECIPE",
     "WEIGHTS_PATH",
     "BirdImages",
     "ToyBirdNet",
     "accuracy",
-    "classifier",
     "load_cnn",
     "make_birds",
-    "train_cnn",
 ]
 
 #: One class per crest colour; nothing else in an image depends on the class.
@@ -91,14 +89,6 @@ class BirdImages:
 
 
 # ---------------------------------------------------------------- input checks
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
 def _check_range(name, value, low, high):
     try:
         a, b = (float(v) for v in value)
@@ -144,7 +134,8 @@ def _sample_parameters(n, size, scale_range, clutter, g):
     p["leaf_rgb"] = _hsv_to_rgb(_uniform(g, n, 0.05, 0.45, k_leaf), _uniform(g, n, 0.2, 0.6, k_leaf),
                                 _uniform(g, n, 0.2, 0.7, k_leaf))
     p["branch_on"] = torch.rand(n, k_branch, generator=g) < 0.6
-    p["branch_ends"] = torch.where(p["branch_on"][..., None], _uniform(g, n, -0.2 * size, 1.2 * size, k_branch, 4), _OFF)
+    p["branch_ends"] = torch.where(p["branch_on"][..., None],
+                                   _uniform(g, n, -0.2 * size, 1.2 * size, k_branch, 4), _OFF)
     p["branch_width"] = _uniform(g, n, 0.6, 1.8, k_branch) * size / 64
     p["branch_rgb"] = _hsv_to_rgb(_uniform(g, n, 0.03, 0.12, k_branch), _uniform(g, n, 0.2, 0.6, k_branch),
                                   _uniform(g, n, 0.15, 0.5, k_branch))
@@ -237,7 +228,8 @@ class _BirdFrame:
 
     def head_point(self, a, b):
         """Head coordinates (a forward, b up, in head radii) to pixels."""
-        return self.point(self.hu + self.r * (a * self.hc - b * self.hs), self.hv + self.r * (a * self.hs + b * self.hc))
+        return self.point(self.hu + self.r * (a * self.hc - b * self.hs),
+                          self.hv + self.r * (a * self.hs + b * self.hc))
 
     def ellipse(self, x, y, u, v, a, b, angle):
         cx, cy = self.point(u, v)
@@ -312,22 +304,6 @@ def _render(p, size, draw_part, noise_offset):
     return img, crest, bird
 
 
-@contextmanager
-def _one_thread():
-    """Run torch single-threaded inside the block, then restore the thread count.
-
-    Rendering is hundreds of small element-wise operations; split over threads they
-    gain little, and on a busy machine OpenMP's waiting threads made 1000 images take
-    11–75 s with two threads against 1.3 s with one (measured here, 2 shared cores).
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def make_birds(n, *, size=64, seed=0, scale_range=(0.13, 0.2), clutter=1.0, draw_part=True) -> BirdImages:
     """``n`` toy-bird images of ``size``×``size`` pixels with their ground truth.
 
@@ -351,22 +327,21 @@ def make_birds(n, *, size=64, seed=0, scale_range=(0.13, 0.2), clutter=1.0, draw
         ``False`` leaves the crest unpainted (the head colour shows): the images
         then differ from the ``True`` ones exactly inside ``part_masks``.
     """
-    n = _check_int("n", n, 1)
-    size = _check_int("size", size, 16)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    n = check_int("n", n, low=1)
+    size = check_int("size", size, low=16)
+    check_int("seed", seed)
     scale_range = _check_range("scale_range", scale_range, 1e-3, 0.25)
-    if isinstance(clutter, bool) or not isinstance(clutter, numbers.Real) or not (0 <= clutter <= 3):
-        raise ValueError(f"clutter must be a number in [0, 3], got {clutter!r}")
-    if not isinstance(draw_part, bool):
-        raise TypeError(f"draw_part must be a bool, got {type(draw_part).__name__}")
+    clutter = check_real("clutter", clutter, low=0.0, high=3.0)
+    check_bool("draw_part", draw_part)
 
     g = torch.Generator().manual_seed(int(seed))
     p = _sample_parameters(n, size, scale_range, float(clutter), g)
     images = torch.empty(n, 3, size, size)
     parts = torch.empty(n, size, size, dtype=torch.bool)
     birds = torch.empty(n, size, size, dtype=torch.bool)
-    with _one_thread():
+    # Rendering is hundreds of small element-wise operations: one thread (see
+    # fido_lib._util.num_threads for the measurement).
+    with num_threads(1):
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
             chunk = {k: (v if k == "noise_seed" else v[start:stop]) for k, v in p.items()}
@@ -391,8 +366,9 @@ class ToyBirdNet(torch.nn.Module):
     Works on any image size; trained at 64×64.
     """
 
-    def __init__(self, width=16, n_classes=len(CLASS_NAMES)):
+    def __init__(self, width=16, n_classes=None):
         super().__init__()
+        n_classes = len(CLASS_NAMES) if n_classes is None else n_classes
         w = width
         chans = [(3, w, 2), (w, 2 * w, 2), (2 * w, 2 * w, 1), (2 * w, 4 * w, 2), (4 * w, 4 * w, 1)]
         layers = []
@@ -407,55 +383,14 @@ class ToyBirdNet(torch.nn.Module):
         return self.head(torch.amax(h, dim=(2, 3)))
 
 
-# ---------------------------------------------------------------- training, evaluation, shipped weights
+# ---------------------------------------------------------------- shipped weights, evaluation
 #: Where the shipped weights live (a plain state_dict; ``torch.load(weights_only=True)``).
+#: Trained by ``python -m fido_lib.experiments.toy_birds_training train``.
 WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "toy_birds_cnn.pt"
-#: The recipe the shipped weights were trained with (``python -m fido_lib.toy_birds train``).
-TRAIN_RECIPE = dict(seed=0, n_train=6000, epochs=3, batch_size=64, lr=3e-3, width=16, size=64)
+#: Side of the images the shipped CNN was trained on (``classifiers.load("toy_birds")`` resizes to it).
+INPUT_SIZE = 64
 #: Seed of the held-out images the accuracy is reported on (never used for training).
 TEST_SEED = 1_000_003
-
-
-def train_cnn(*, seed=0, n_train=6000, epochs=3, batch_size=64, lr=3e-3, width=16, size=64,
-              device="cpu", log=None):
-    """Train a :class:`ToyBirdNet` on ``make_birds(n_train, size=size, seed=seed)``.
-
-    AdamW (weight decay 1e-4) with a one-cycle learning-rate schedule peaking at ``lr``,
-    cross-entropy, ``epochs`` passes over the images in an order drawn from ``seed``.
-    The weights are initialised from ``seed`` too, without touching torch's global
-    random state: the same arguments give the same weights on the same machine.
-    ``log(epoch, loss)`` is called after each epoch when given. Returns the model in eval mode.
-    """
-    for name, value, low in (("seed", seed, 0), ("n_train", n_train, 1), ("epochs", epochs, 1),
-                             ("batch_size", batch_size, 1), ("width", width, 1), ("size", size, 16)):
-        _check_int(name, value, low)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (0 < lr < 1):
-        raise ValueError(f"lr must be a number in (0, 1), got {lr!r}")
-    batch_size = min(batch_size, n_train)
-    data = make_birds(n_train, size=size, seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = ToyBirdNet(width).to(device)
-    g = torch.Generator().manual_seed(seed)
-    steps_per_epoch = n_train // batch_size
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n_train, generator=g)
-        total = 0.0
-        for i in range(steps_per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            x, y = data.images[idx].to(device), data.labels[idx].to(device)
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        if log is not None:
-            log(epoch, total / steps_per_epoch)
-    return model.eval()
 
 
 @torch.no_grad()
@@ -464,6 +399,7 @@ def accuracy(model, images, labels, batch_size=500) -> float:
     if images.ndim != 4 or images.shape[0] != labels.shape[0]:
         raise ValueError(f"images must be (n, 3, H, W) with n = len(labels) = {labels.shape[0]}, "
                          f"got shape {tuple(images.shape)}")
+    check_int("batch_size", batch_size, low=1)
     device = next(model.parameters()).device
     hits = 0
     for start in range(0, images.shape[0], batch_size):
@@ -473,55 +409,15 @@ def accuracy(model, images, labels, batch_size=500) -> float:
 
 
 def load_cnn(device="cpu", path=None) -> ToyBirdNet:
-    """The shipped :class:`ToyBirdNet` (trained with :data:`TRAIN_RECIPE`), in eval mode."""
+    """The shipped :class:`ToyBirdNet` (or the weights at ``path``), in eval mode; read-only.
+
+    For FIDO, ``fido_lib.classifiers.load("toy_birds")`` wraps it as a classifier.
+    """
     path = WEIGHTS_PATH if path is None else Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no weights at {path}; train them with `python -m fido_lib.toy_birds train`")
+        raise FileNotFoundError(f"no weights at {path}; train them with "
+                                "`python -m fido_lib.experiments.toy_birds_training train --out PATH`")
     state = torch.load(path, map_location=device, weights_only=True)
     model = ToyBirdNet(width=state["head.weight"].shape[1] // 4, n_classes=state["head.weight"].shape[0])
     model.load_state_dict(state)
     return model.to(device).eval()
-
-
-def classifier(device=None):
-    """The shipped CNN as a :class:`fido_lib.classifiers.Classifier` (64×64 input, no normalisation).
-
-    Any square image is resized to 64×64 (bilinear, antialiased) by ``prepare``; the
-    network normalises internally, so the classifier's own mean/std are 0 and 1.
-    """
-    from .classifiers import wrap  # here, not at the top: classifiers may import this module
-
-    model = load_cnn(device="cpu" if device is None else device)
-    return wrap(model, CLASS_NAMES, input_size=64, resize=64, name="toy_birds")
-
-
-def _main(argv=None):
-    import argparse
-    import time
-
-    parser = argparse.ArgumentParser(prog="python -m fido_lib.toy_birds",
-                                     description="Train (and ship) or evaluate the toy-bird CNN.")
-    parser.add_argument("command", choices=["train", "evaluate"])
-    # One thread by default: the shipped weights were trained so, which makes them
-    # reproducible bit for bit (the reduction order of a convolution depends on the
-    # thread count), and on a busy machine it is also the fastest setting.
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--n-test", type=int, default=2000)
-    parser.add_argument("--out", default=str(WEIGHTS_PATH))
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    test = make_birds(args.n_test, seed=TEST_SEED)
-    if args.command == "train":
-        start = time.perf_counter()
-        model = train_cnn(**TRAIN_RECIPE, log=lambda e, loss: print(f"epoch {e}: mean loss {loss:.4f}", flush=True))
-        seconds = time.perf_counter() - start
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), args.out)
-        print(f"trained in {seconds:.1f} s with {torch.get_num_threads()} thread(s); wrote {args.out}")
-    else:
-        model = load_cnn(path=args.out)
-    print(f"test accuracy on {args.n_test} images (seed {TEST_SEED}): {accuracy(model, test.images, test.labels):.4f}")
-
-
-if __name__ == "__main__":
-    _main()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 
 import ipywidgets as W
 
-from . import fido, images
+from . import fido, images, plotting
+from .classifiers import Classifier
 from .concrete import RELAXATIONS
 from .infill import INFILLS
+from .metrics import mask_area
 
 __all__ = ["FidoExplorer", "RELAXATION_CHOICES"]
 
@@ -28,6 +31,33 @@ RELAXATION_CHOICES = {
     "gal": ("gal",),
     "all three (side by side)": RELAXATIONS,
 }
+
+
+def _html(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rounded(value) -> float:
+    """A slider's value to 4 significant digits (drops float noise of the log scale; keeps small values)."""
+    return float(f"{float(value):.4g}")
+
+
+def _slider_range(name, value, lo, hi, log, widened) -> dict:
+    """``min``/``max`` of a slider that shows ``value``: the default range, widened to hold
+    it (noted in ``widened``). A log slider cannot show a value <= 0: ``ValueError``."""
+    if log:
+        if not value > 0:
+            raise ValueError(f"{name}={value!r} cannot be set with the UI's logarithmic slider (values > 0); "
+                             f"call fido.fit with FidoConfig({name}={value!r}) directly")
+        where = math.log10(value)
+        new_lo, new_hi = min(lo, math.floor(where * 10) / 10), max(hi, math.ceil(where * 10) / 10)
+        shown = f"10^{lo:g}–10^{hi:g}"
+    else:
+        new_lo, new_hi = min(lo, value), max(hi, value)
+        shown = f"{lo}–{hi}"
+    if (new_lo, new_hi) != (lo, hi):
+        widened.append(f"{name}={value!r} lies outside the slider's range {shown}: the slider was widened to hold it")
+    return {"min": new_lo, "max": new_hi}
 
 
 def _code(text):
@@ -49,12 +79,23 @@ class FidoExplorer:
     """
 
     def __init__(self, classifier, photos=None, config=None):
+        if not isinstance(classifier, Classifier):
+            raise TypeError(f"classifier must be a fido_lib.classifiers.Classifier (classifiers.load(...) or "
+                            f"classifiers.wrap(...)), got {type(classifier).__name__}")
+        if config is not None and not isinstance(config, fido.FidoConfig):
+            raise TypeError(f"config must be a FidoConfig or None, got {type(config).__name__}")
         self.classifier = classifier
         self.photos = dict(photos) if photos is not None else {n: images.sample(n) for n in images.SAMPLES}
         if not self.photos:
             raise ValueError("photos must hold at least one image")
-        self.base_config = config or fido.FidoConfig()
+        self.base_config = config if config is not None else fido.FidoConfig()
         c = self.base_config
+        # slider ranges (log sliders: powers of 10), widened where the config lies outside
+        # them: a slider would clamp the value silently, and Run would fit another config
+        widened = []
+        ranges = {name: _slider_range(name, getattr(c, name), lo, hi, log, widened)
+                  for name, lo, hi, log in (("l1", -1, 2, True), ("tv", -1, 2, True), ("temperature", -2, 1, True),
+                                            ("iterations", 5, 300, False), ("batch_size", 1, 16, False))}
         self.results: dict = {}
         self.figure_png: bytes | None = None
         self.error: str | None = None
@@ -65,13 +106,19 @@ class FidoExplorer:
         self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload a photo")
         self.target = W.Dropdown(description="target class", style=style, layout=wide)
         self.mode = W.ToggleButtons(options=list(fido.MODES), value=c.mode, description="mode", style=style)
-        self.relaxation = W.Dropdown(options=list(RELAXATION_CHOICES), description="relaxation", style=style, layout=wide)
+        self.relaxation = W.Dropdown(options=list(RELAXATION_CHOICES), description="relaxation", style=style,
+                                     layout=wide)
         self.infill = W.Dropdown(options=list(INFILLS), value=c.infill, description="infill", style=style, layout=wide)
-        self.l1 = W.FloatLogSlider(value=c.l1, base=10, min=-1, max=2, step=0.1, description="l1 (area)", style=style, layout=wide)
-        self.tv = W.FloatLogSlider(value=c.tv, base=10, min=-1, max=2, step=0.1, description="tv (smoothness)", style=style, layout=wide)
-        self.temperature = W.FloatLogSlider(value=c.temperature, base=10, min=-2, max=1, step=0.1, description="temperature", style=style, layout=wide)
-        self.iterations = W.IntSlider(value=c.iterations, min=5, max=300, step=5, description="iterations", style=style, layout=wide)
-        self.batch_size = W.IntSlider(value=c.batch_size, min=1, max=16, description="samples / mask", style=style, layout=wide)
+        log = dict(base=10, step=0.1, style=style, layout=wide)
+        self.l1 = W.FloatLogSlider(value=c.l1, **ranges["l1"], description="l1 (area)", **log)
+        self.tv = W.FloatLogSlider(value=c.tv, **ranges["tv"], description="tv (smoothness)", **log)
+        self.temperature = W.FloatLogSlider(value=c.temperature, **ranges["temperature"], description="temperature",
+                                            **log)
+        self.iterations = W.IntSlider(value=c.iterations, **ranges["iterations"], step=5, description="iterations",
+                                      style=style, layout=wide)
+        self.batch_size = W.IntSlider(value=c.batch_size, **ranges["batch_size"], description="samples / mask",
+                                      style=style, layout=wide)
+        self.notes = W.HTML("; ".join(widened))
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="progress", style=style)
         self.status = W.HTML()
@@ -104,7 +151,7 @@ class FidoExplorer:
         ]
         self.widget = W.VBox(
             [W.HBox([w, hint]) for w, hint in rows]
-            + [W.HTML("<b>The same in code:</b>"), self.call, self.status, self.summary, self.result_image]
+            + [self.notes, W.HTML("<b>The same in code:</b>"), self.call, self.status, self.summary, self.result_image]
         )
         self._on_photo()
 
@@ -125,9 +172,9 @@ class FidoExplorer:
             relaxation=relaxation or self.relaxations[0],
             infill=self.infill.value,
             infill_params=self.base_config.infill_params if self.infill.value == self.base_config.infill else {},
-            l1=round(float(self.l1.value), 4),
-            tv=round(float(self.tv.value), 4),
-            temperature=round(float(self.temperature.value), 4),
+            l1=_rounded(self.l1.value),
+            tv=_rounded(self.tv.value),
+            temperature=_rounded(self.temperature.value),
             iterations=int(self.iterations.value),
             batch_size=int(self.batch_size.value),
         )
@@ -158,7 +205,16 @@ class FidoExplorer:
         self.call.value = f"<pre style='font-size:85%;margin:0'>{text}</pre>"
 
     def _on_photo(self, change=None):
-        top = self.classifier.top_k(self.photos[self.photo.value], min(5, self.classifier.num_classes))
+        try:
+            top = self.classifier.top_k(self.photos[self.photo.value], min(5, self.classifier.num_classes))
+        except Exception as err:  # noqa: BLE001
+            if change is None:  # while constructing: a bad photo is the caller's error
+                raise
+            # a photo chosen in the UI: show why it cannot be used (an observer's error would vanish)
+            self.error = f"{type(err).__name__}: {err}"
+            self.status.value = f"<span style='color:#D55E00'>error: {_html(self.error)}</span>"
+            return
+        self.error = None
         self.target.options = [(f"{name} ({p:.2f})", index) for index, name, p in top]
         self.target.value = top[0][0]
         self._update_call()
@@ -180,8 +236,6 @@ class FidoExplorer:
         self.photo.value = name
 
     def _on_run(self, button=None):
-        from . import plotting
-
         self.error = None
         self.results = {}
         try:
@@ -195,6 +249,8 @@ class FidoExplorer:
         self.progress.max, self.progress.value = total, 0
         self.run_button.disabled = True
         done = 0
+        # any error (out of memory, a classifier that fails…) is shown here: inside a
+        # button callback the widget machinery would swallow it and leave "fitting …"
         try:
             for relaxation, config in configs.items():
                 self.status.value = f"fitting with relaxation '{relaxation}' …"
@@ -207,13 +263,17 @@ class FidoExplorer:
                 done += config.iterations
                 if not result.complete:
                     break
+            fig = (plotting.plot_fido_result(next(iter(self.results.values()))) if len(self.results) == 1
+                   else plotting.plot_fido_comparison(self.results))
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=72)
+            plotting.plt.close(fig)
+        except Exception as err:  # noqa: BLE001  (shown to the user, the UI stays usable)
+            self.error = f"{type(err).__name__}: {err}"
+            self.status.value = f"<span style='color:#D55E00'>error: {_html(self.error)}</span>"
+            return
         finally:
             self.run_button.disabled = False
-        fig = (plotting.plot_fido_result(next(iter(self.results.values()))) if len(self.results) == 1
-               else plotting.plot_fido_comparison(self.results))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72)
-        plotting.plt.close(fig)
         self.figure_png = buf.getvalue()
         self.result_image.value = self.figure_png
         seconds = sum(r.seconds for r in self.results.values())
@@ -223,8 +283,6 @@ class FidoExplorer:
     @staticmethod
     def summarise(result) -> str:
         """One line per fit: the relaxation and each mask's area (fraction of pixels above 0.5)."""
-        from .metrics import mask_area
-
         parts = [f"{name.upper()} area {float(mask_area(m, 0.5)):.3f}"
                  for name, m in (("ssr", result.ssr), ("sdr", result.sdr)) if m is not None]
         state = "" if result.complete else " (interrupted)"

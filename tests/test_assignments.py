@@ -63,18 +63,22 @@ def test_student_notebook_runs_to_its_first_exercise_and_stops_there(path):
                             resources={"metadata": {"path": str(path.parent)}})
     with pytest.raises(CellExecutionError) as info:
         client.execute()
-    assert info.value.ename == "NotImplementedError", f"{path.name} stopped with {info.value.ename}: {info.value.evalue}"
+    assert info.value.ename == "NotImplementedError", \
+        f"{path.name} stopped with {info.value.ename}: {info.value.evalue}"
     failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
               and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     assert failed and answer <= failed[0] <= test, \
         f"{path.name} stopped at cell {failed[:1]}, expected between the first answer cell {answer} and its test {test}"
 
 
-EXERCISE_NOTEBOOKS = [pytest.param(p, id=p.name) for p in FULL if p.name[:2] in ("02", "03", "04", "05")]
+COURSE_NUMBERS = [f"{n:02d}" for n in range(1, 7)]
 
 
-@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS)
-def test_notebooks_02_to_05_have_at_least_two_checked_exercises(path):
-    nb = nbformat.read(path, as_version=4)
-    tests = [c for c in nb.cells if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
-    assert len(tests) >= 2, f"{path.name} has {len(tests)} test cells"
+@pytest.mark.parametrize("number", COURSE_NUMBERS)
+def test_every_notebook_01_to_06_has_at_least_two_checked_exercises(number):
+    paths = [p for p in FULL if p.name.startswith(number + "_")]
+    assert len(paths) == 1, f"expected one notebook {number}_*.ipynb, found {[p.name for p in paths]}"
+    nb = nbformat.read(paths[0], as_version=4)
+    tests = [c for c in nb.cells if c.cell_type == "code" and _nbgrader(c).get("grade")
+             and not _nbgrader(c).get("solution")]
+    assert len(tests) >= 2, f"{paths[0].name} has {len(tests)} graded test cells, needs at least 2"

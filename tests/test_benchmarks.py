@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fido_lib.concrete import stable_concrete_dropout
-from fido_lib.timing import format_seconds, forward_backward, memory_bound_reference, median_times
+from fido_lib.timing import format_seconds, forward_backward, median_times, memory_bound_reference
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "concrete_ops.py"
 

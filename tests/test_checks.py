@@ -188,3 +188,30 @@ def test_better_than(capsys):
     _fails("single numbers", check_better_than, "x", torch.zeros(2), 0.0)
     with pytest.raises(TypeError, match="higher_is_better"):
         check_better_than("x", 1.0, 0.0, higher_is_better="yes")
+
+
+def test_check_within_prints_the_value_beside_its_range_and_refuses_outside():
+    import io
+    import re
+    from contextlib import redirect_stdout
+    from pathlib import Path
+
+    from fido_lib.checks import CheckFailed, check_within
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        check_within("ratio", 0.87312, 0.85, 0.90)
+    line = out.getvalue().strip()
+    assert line == "✓ ratio: 0.8731 within [0.85, 0.9]"
+    # the sanitizer nbval uses masks the measured number, and only it
+    cfg = (Path(__file__).parent / "nbval_sanitize.cfg").read_text().splitlines()
+    i = next(k for k, row in enumerate(cfg) if "check_within" in row)
+    regex, replace = cfg[i + 1].removeprefix("regex: "), cfg[i + 2].removeprefix("replace: ")
+    assert re.sub(regex, replace, line) == "✓ ratio: VALUE within [0.85, 0.9]"
+    for bad in (0.84, 0.91, float("nan")):
+        with pytest.raises(CheckFailed, match="NOT within"):
+            check_within("ratio", bad, 0.85, 0.90)
+    with pytest.raises(ValueError, match="low must be <= high"):
+        check_within("ratio", 0.5, 1, 0)
+    with pytest.raises(ValueError, match="low"):
+        check_within("ratio", 0.5, float("nan"), 1)

@@ -9,7 +9,6 @@ from torch import nn
 from fido_lib import classifiers, images
 from fido_lib.classifiers import Classifier
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -128,7 +127,7 @@ def test_torchvision_models_need_torchvision():
 
 def test_unknown_torchvision_model_name_is_rejected():
     pytest.importorskip("torchvision")
-    with pytest.raises(ValueError, match="not a torchvision"):
+    with pytest.raises(ValueError, match="unknown model"):
         classifiers.load("no_such_model")
 
 

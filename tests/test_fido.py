@@ -1,5 +1,4 @@
 """fido_lib.fido: SSR keeps, SDR destroys, seeds repeat, bad input fails before work."""
-import io
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ from PIL import Image
 
 from fido_lib import classifiers, fido, metrics, plotting
 from fido_lib.fido import FidoConfig
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,7 +60,8 @@ def test_the_same_seed_gives_the_same_masks(toy):
 def test_history_has_one_entry_per_iteration(toy):
     img, _ = red_square_photo()
     r = fido.fit(toy, img, 0, TOY.replace(iterations=7), progress=False)
-    assert set(r.history) == {"loss", "grad_norm", "ssr_log_odds", "ssr_prob", "ssr_area", "sdr_log_odds", "sdr_prob", "sdr_area"}
+    assert set(r.history) == {"loss", "grad_norm", "ssr_log_odds", "ssr_prob", "ssr_area",
+                              "sdr_log_odds", "sdr_prob", "sdr_area"}
     assert all(len(v) == 7 for v in r.history.values())
     assert all(np.isfinite(v).all() for v in r.history.values())
     assert min(r.history["grad_norm"]) > 0
@@ -148,7 +147,8 @@ def forced(config, **fields):
         (dict(config=forced(TOY.replace(), iterations=0)), ValueError, "iterations"),
         (dict(config="fast"), TypeError, "FidoConfig"),
         (dict(callback=3), TypeError, "callback"),
-        (dict(config=FidoConfig(device="cuda:0")), ValueError, "cuda") if not torch.cuda.is_available() else (dict(progress="yes"), TypeError, "progress"),
+        (dict(config=FidoConfig(device="cuda:0")), ValueError, "cuda") if not torch.cuda.is_available()
+        else (dict(progress="yes"), TypeError, "progress"),
     ],
 )
 def test_bad_input_fails_before_any_work(kwargs, error, match):
@@ -157,7 +157,8 @@ def test_bad_input_fails_before_any_work(kwargs, error, match):
     args = dict(image=red_square_photo()[0], target=0, config=TOY.replace(iterations=2), callback=None, progress=False)
     args.update(kwargs)
     with pytest.raises(error, match=match):
-        fido.fit(clf, args["image"], args["target"], args["config"], callback=args["callback"], progress=args["progress"])
+        fido.fit(clf, args["image"], args["target"], args["config"],
+                 callback=args["callback"], progress=args["progress"])
     assert model.calls == 0
 
 
@@ -188,15 +189,10 @@ def test_fit_rejects_a_non_classifier():
         fido.fit(torch.nn.Identity(), torch.rand(3, 8, 8), 0)
 
 
-def test_progress_bar_redraws_one_line():
-    out = io.StringIO()
-    bar = fido.ProgressBar(4, desc="x", stream=out, min_interval=0)
-    for i in range(1, 5):
-        bar.update(i, "note")
-    bar.close("done")
-    text = out.getvalue()
-    assert text.count("\r") == 5 and text.endswith("\n") and "4/4" in text and "done" in text
-
+def test_progress_bar_goes_to_stderr_and_shows_the_probabilities(capsys):
+    fido.fit(classifiers.toy_classifier(), red_square_photo()[0], 0, TOY.replace(iterations=3), progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "p_ssr=" in err and "FIDO both" in err
 
 def test_figures_of_a_result(toy):
     img, square = red_square_photo()

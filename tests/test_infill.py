@@ -39,9 +39,9 @@ def test_parameters_are_checked():
 
 def test_blur_keeps_a_constant_image_and_smooths_more_with_larger_sigma():
     const = torch.full((3, 16, 16), 0.3)
-    assert torch.allclose(infill.blur(const, 4.0), const, atol=1e-6)
+    assert torch.allclose(infill.make_infill(const, "blur", sigma=4.0), const, atol=1e-6)
     x = photo()
-    tv = [float(total_variation(infill.blur(x, s)).mean()) for s in (0.5, 2.0, 8.0)]
+    tv = [float(total_variation(infill.make_infill(x, "blur", sigma=s)).mean()) for s in (0.5, 2.0, 8.0)]
     assert tv[0] > tv[1] > tv[2]
 
 

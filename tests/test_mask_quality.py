@@ -1,12 +1,12 @@
-"""fido_lib.mask_quality: the study runner on a tiny configuration, statistics, crops, the stored results."""
+"""fido_lib.experiments.mask_quality: the study runner on a tiny configuration, statistics,
+crops, the stored results, the command line."""
 import copy
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from fido_lib import mask_quality as mq
+from fido_lib.experiments import mask_quality as mq
 
 
 @pytest.fixture(autouse=True)
@@ -78,13 +78,6 @@ def test_summary_table_has_a_row_per_setting_and_batch_size(tiny_results):
     assert low <= mean <= high
 
 
-def test_bootstrap_ci():
-    assert mq.bootstrap_ci([0.3] * 10) == pytest.approx((0.3, 0.3, 0.3))
-    mean, low, high = mq.bootstrap_ci([0.0, 1.0] * 50 + [math.nan])
-    assert mean == pytest.approx(0.5) and 0.38 < low < 0.5 < high < 0.62
-    assert all(math.isnan(v) for v in mq.bootstrap_ci([math.nan, math.nan]))
-
-
 def test_crop_window_and_centroid():
     assert mq.crop_window((48, 48), 64, 96) == (16, 16)
     assert mq.crop_window((2, 90), 64, 96) == (0, 32)  # pushed back inside the image
@@ -124,3 +117,60 @@ def test_stored_results_match_the_pinned_configuration():
     shape = (len(mq.STUDY["settings"]), len(mq.STUDY["batch_sizes"]), n, len(mq.STUDY["noise_seeds"]))
     for name in mq.METRICS:
         assert stored.metric(name).shape == shape and np.isfinite(stored.metric(name)).all(), name
+
+
+def test_progress_is_a_bar_on_stderr(capsys):
+    study = tiny_study()
+    study.update(batch_sizes=[1], settings=[["stable", 0.1]], noise_seeds=[0])
+    mq.run_study(study, images=[0], keep_maps=False, progress=True)
+    captured = capsys.readouterr()
+    assert "1/1" in captured.err and captured.out == ""
+
+
+def test_the_command_line_writes_where_it_is_told(tmp_path, monkeypatch):
+    calls = {}
+
+    def fake_run(config):
+        calls["study"] = config
+        shape = (len(config["settings"]), len(config["batch_sizes"]), config["n_images"], 2)
+        return mq.StudyResults(config, {m: np.zeros(shape) for m in mq.METRICS}, {})
+
+    def fake_crop(config):
+        calls["crop"] = config
+        return None
+
+    monkeypatch.setattr(mq, "run_study", fake_run)
+    monkeypatch.setattr(mq, "crop_study", fake_crop)
+    monkeypatch.chdir(tmp_path)
+    mq.main(["--quick", "--out", str(tmp_path / "sub" / "r.npz")])
+    assert (tmp_path / "sub" / "r.npz").is_file() and (tmp_path / "sub" / "r.json").is_file()
+    assert calls["study"]["n_images"] == 2
+    mq.main(["--quick"])  # default: the current directory, never the package
+    assert (tmp_path / "mask_quality_quick.npz").is_file()
+    assert mq.RESULTS_PATH.stat().st_mtime < (tmp_path / "mask_quality_quick.npz").stat().st_mtime
+
+
+def test_paired_difference_and_crop_example_figures(tiny_results):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fido_lib import plotting as P
+    from fido_lib import toy_birds
+
+    sizes = tiny_results.config["batch_sizes"]
+    diffs = {"stable - gal": {m: [mq.paired_difference(tiny_results, m, ("stable", 0.1, b), ("gal", 0.1, b))
+                                  for b in sizes] for m in ("ssr_mass", "ssr_tv")}}
+    fig = P.plot_paired_differences(diffs, sizes, ("ssr_mass", "ssr_tv"))
+    assert len(fig.axes) == 2 and all(ax.get_ylabel() for ax in fig.axes)
+    with pytest.raises(ValueError, match="one \\(mean, low, high\\) per batch size"):
+        P.plot_paired_differences({"x": {"ssr_mass": [(0.0, 0.0, 0.0)]}}, sizes, ("ssr_mass",))
+    with pytest.raises(ValueError, match="non-empty"):
+        P.plot_paired_differences({}, sizes, ("ssr_mass",))
+    birds = toy_birds.make_birds(2, size=32, seed=0)
+    windows = [{"centre crop": (8, 8), "FIDO crop (gal, T=0.1)": (0, 16)}] * 2
+    fig2 = P.plot_crop_examples(list(birds.images), windows, 16, part_masks=list(birds.part_masks))
+    assert len(fig2.axes) == 2 * 3
+    with pytest.raises(ValueError, match="same length"):
+        P.plot_crop_examples(list(birds.images), windows[:1], 16)
+    P.plt.close(fig)
+    P.plt.close(fig2)

@@ -4,7 +4,6 @@ import torch
 
 from fido_lib import classifiers, metrics
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -1,4 +1,4 @@
-"""fido_lib.plotting, section "concrete": the figures of notebooks 01–03."""
+"""fido_lib.plotting.concrete: the figures of notebooks 01–03."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -84,18 +84,93 @@ def test_float_map_rows_and_classes():
         P.plot_float_map(z, {})
 
 
-def test_gradient_tails_marks_zeros_and_nans():
+def test_gradient_tails_one_panel_per_implementation_shading_zeros_and_nans():
     z = torch.linspace(-5, 5, 11, dtype=torch.float64)
     g = torch.sigmoid(z) * torch.sigmoid(-z)
     bad = g.clone()
     bad[0], bad[-1] = 0.0, float("nan")
     fig = P.plot_gradient_tails(z, {"paper": bad, "stable": g}, true=g, title="t")
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log" and _labelled(ax) and ax.get_title() == "t"
-    rug_zero = [ln for ln in ax.lines if ln.get_marker() == "|" and len(ln.get_xdata())]
-    rug_nan = [ln for ln in ax.lines if ln.get_marker() == "x" and len(ln.get_xdata())]
-    assert [list(ln.get_xdata()) for ln in rug_zero] == [[-5.0]]
-    assert [list(ln.get_xdata()) for ln in rug_nan] == [[5.0]]
-    assert rug_zero[0].get_color() == P.RELAXATION_COLOURS["paper"]
+    paper, stable = fig.axes
+    assert paper.get_yscale() == "log" and paper.get_ylabel() and stable.get_xlabel() and paper.get_title() == "t"
+    # the computed points: every finite non-zero entry, in the relaxation's colour
+    dots = [ln for ln in paper.lines if ln.get_marker() == "."]
+    assert len(dots) == 1 and list(dots[0].get_xdata()) == z[1:-1].tolist()
+    assert dots[0].get_color() == P.RELAXATION_COLOURS["paper"]
+    # one shaded span for the lost 0 at z = -5, one for the NaN at z = 5; none in the clean panel
+    spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in paper.patches)
+    assert spans == [(-5.5, -4.5), (4.5, 5.5)]
+    assert not stable.patches
+    legend = [t.get_text() for t in paper.get_legend().get_texts()]
+    assert "exactly 0, true value normal: 1 points" in legend and "NaN or inf: 1 points" in legend
     with pytest.raises(ValueError, match="grads"):
-        P.plot_gradient_tails(z, {})
+        P.plot_gradient_tails(z, {}, true=g)
+    with pytest.raises(ValueError, match="shape"):
+        P.plot_gradient_tails(z, {"gal": g[:3]}, true=g)
+
+
+def test_gradient_health_classes():
+    from fido_lib.plotting.concrete import GRADIENT_HEALTH, gradient_health
+
+    true = torch.tensor([1.0, 1.0, 1.0, 1.0, 1e-40, 1e-40], dtype=torch.float64)
+    grad = torch.tensor([1.005, 1.5, 0.0, float("nan"), 0.0, float("inf")], dtype=torch.float32)
+    names = [GRADIENT_HEALTH[i] for i in gradient_health(grad, true).tolist()]
+    assert names == ["correct (within 1 %)", "off by more than 1 %", "exactly 0, true value normal",
+                     "NaN or inf", "true value below the dtype's normal range", "NaN or inf"]
+    # the same 1e-40 is a normal float64: an exact 0 there is a lost gradient
+    assert GRADIENT_HEALTH[int(gradient_health(torch.zeros(1, dtype=torch.float64), true[4:5]))] \
+        == "exactly 0, true value normal"
+    with pytest.raises(TypeError, match="grad"):
+        gradient_health(torch.zeros(2, dtype=torch.int64), true[:2])
+    with pytest.raises(ValueError, match="shape"):
+        gradient_health(grad, true[:2])
+    with pytest.raises(ValueError, match="rtol"):
+        gradient_health(grad, true, rtol=0)
+
+
+def test_gradient_map_rows_colours_and_classes():
+    from fido_lib.plotting.concrete import GRADIENT_HEALTH
+
+    z = torch.arange(-200, 201, dtype=torch.float64) / 2
+    true = torch.sigmoid(z) * torch.sigmoid(-z)
+    x = z.float()
+    s = torch.sigmoid(x)
+    rows = {"gal · float32": s * (1 - s), "stable · float32": s * torch.sigmoid(-x)}
+    fig = P.plot_gradient_map(z, rows, {k: true for k in rows}, title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(rows)
+    colours = [t.get_color() for t in ax.get_yticklabels()]
+    assert colours == [P.RELAXATION_COLOURS["gal"], P.RELAXATION_COLOURS["stable"]]
+    grid = ax.images[0].get_array()
+    assert grid.shape == (2, 401)
+    at_20 = 240  # z = 20: σ(z) has rounded to 1 in float32, so 1 − σ(z) = 0
+    assert GRADIENT_HEALTH[grid[0, at_20]] == "exactly 0, true value normal"
+    assert GRADIENT_HEALTH[grid[1, at_20]] == "correct (within 1 %)"
+    assert GRADIENT_HEALTH[grid[1, 0]] == "true value below the dtype's normal range"  # z = -100
+    with pytest.raises(ValueError, match="no exact gradient"):
+        P.plot_gradient_map(z, rows, {"gal · float32": true})
+    with pytest.raises(ValueError, match="at least one"):
+        P.plot_gradient_map(z, {}, true)
+
+
+def test_step_vs_relaxation_lines_and_slopes():
+    fig = P.plot_step_vs_relaxation(u=0.3, temps=[1.0, 0.1], theta_range=(-3, 3), points=61)
+    ax, ax_d = fig.axes
+    assert _labelled(ax) and _labelled(ax_d) and ax_d.get_yscale() == "log"
+    step, t1, t01 = [ln for ln in ax.lines if len(ln.get_xdata()) == 61]
+    n = torch.logit(torch.tensor(0.3, dtype=torch.float64)).item()
+    theta = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    assert list(step.get_ydata()) == (theta + n > 0).double().tolist()
+    expected = torch.sigmoid((theta + n) / 0.1)
+    assert torch.allclose(torch.as_tensor(t01.get_ydata()), expected, atol=1e-6)
+    # the slope is σ'(z)/T, with its peak 1/(4T) at θ = −n named in the legend
+    slopes = [ln for ln in ax_d.lines if len(ln.get_xdata()) == 61]
+    z = (theta + n) / 0.1
+    assert torch.allclose(torch.as_tensor(slopes[1].get_ydata()), torch.sigmoid(z) * torch.sigmoid(-z) / 0.1, rtol=1e-5)
+    assert "peak 1/(4T) = 2.5" in slopes[1].get_label()
+    assert t1.get_color() == t01.get_color() == P.RELAXATION_COLOURS["stable"]
+    with pytest.raises(ValueError, match="u"):
+        P.plot_step_vs_relaxation(u=1.0)
+    with pytest.raises(ValueError, match="temps"):
+        P.plot_step_vs_relaxation(temps=[0.0])
+    with pytest.raises(ValueError, match="theta_range"):
+        P.plot_step_vs_relaxation(theta_range=(1, -1))

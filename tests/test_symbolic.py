@@ -1,6 +1,7 @@
 """fido_lib.symbolic: the identities notebook 02 relies on, checked by sympy and numerically."""
 import math
 
+import pytest
 import sympy as sp
 
 from fido_lib import symbolic as S
@@ -38,8 +39,67 @@ def test_a_wrong_identity_is_caught():
     assert not S._is_zero(S.sigmoid(S.z) - S.sigmoid(-S.z))
 
 
+
+# ------------------------------------------ the library equals what notebook 02 derives by hand
+# (moved here from the notebook: they keep fido_lib.symbolic honest, they teach nothing)
+def _by_hand():
+    """Notebook 02's expressions, written out as the notebook writes them."""
+    th, u, eps = S.theta, S.u, S.eps
+
+    def sigma(x):
+        return 1 / (1 + sp.exp(-x))
+
+    p = sigma(th)
+    ell = sp.log(p + eps) - sp.log(1 - p + eps)
+    noise = sp.log(u + eps) - sp.log(1 - u + eps)
+    F = p * (1 - p) * (1 / (p + eps) + 1 / (1 - p + eps))
+    return sigma, p, ell, noise, F
+
+
+def test_library_samples_are_the_notebooks():
+    sigma, p, ell, noise, F = _by_hand()
+    assert sp.simplify(sigma((ell + noise) / S.T) - S.gal_sample()) == 0
+    assert sp.simplify(sigma((S.theta + noise) / S.T) - S.simplified_sample()) == 0
+    assert sp.simplify(S.logistic_noise() - noise) == 0
+    assert sp.simplify(S.sigmoid(S.z) - sigma(S.z)) == 0
+
+
+def test_library_gradients_are_the_notebooks():
+    sigma, p, ell, noise, F = _by_hand()
+    gal = sigma((ell + noise) / S.T)
+    z_gal = (ell + noise) / S.T
+    assert sp.simplify(sp.diff(gal, S.theta) - S.gal_gradient()) == 0
+    assert sp.simplify(sigma(z_gal) * (1 - sigma(z_gal)) / S.T * F - S.gal_gradient()) == 0
+    simplified = sigma((S.theta + noise) / S.T)
+    z_s = (S.theta + noise) / S.T
+    assert sp.simplify(sp.diff(simplified, S.theta) - S.simplified_gradient()) == 0
+    assert sp.simplify(sigma(z_s) ** 2 * sp.exp(-z_s) / S.T - S.simplified_gradient_closed_form()) == 0
+
+
+def test_library_eps_factor_is_the_notebooks_and_d_ell_d_theta():
+    sigma, p, ell, noise, F = _by_hand()
+    assert sp.simplify(F - S.eps_factor()) == 0
+    assert sp.simplify(sp.diff(ell, S.theta) - S.eps_factor()) == 0
+    assert sp.simplify(sp.series(F, S.eps, 0, 2).removeO() - S.eps_factor_first_order()) == 0
+    assert sp.simplify(S.eps_factor().subs(S.eps, 0) - 1) == 0
+
+
+def test_gal_logit_saturates_at_log_one_plus_eps_over_eps():
+    sigma, p, ell, noise, F = _by_hand()
+    limit = sp.limit(ell, S.theta, sp.oo)
+    assert sp.simplify(limit - (sp.log(1 + S.eps) - sp.log(S.eps))) == 0
+    assert float(limit.subs(S.eps, sp.Rational(1, 10**7))) == pytest.approx(16.118, abs=1e-3)
+
+
+def test_eps_factor_halves_near_log_one_over_eps():
+    # notebook 02, exercises 2 and 3: F(θ½) = 1/2 at θ½ ≈ log(1/ε)
+    # ε exact: a float ε would make sympy round 1 + ε in double precision
+    cases = [(sp.Rational(1, 10**4), 9.2104), (sp.Rational(1, 10**7), 16.118), (sp.Rational("2.2e-16"), 36.0529)]
+    for e, want in cases:
+        half = sp.nsolve(S.eps_factor().subs(S.eps, e) - sp.Rational(1, 2), S.theta, float(sp.log(1 / e)), prec=30)
+        assert float(half) == pytest.approx(want, abs=2e-3)
+
 # ----------------------------------------------------------- the floating-point map
-import pytest  # noqa: E402
 import torch  # noqa: E402
 
 

@@ -1,9 +1,11 @@
-"""fido_lib.toy_birds: determinism, exact part masks, the shipped CNN, training from a seed, errors."""
+"""fido_lib.toy_birds and fido_lib.experiments.toy_birds_training: determinism, exact part masks,
+the shipped CNN, training from a seed, the command line, errors."""
 import pytest
 import torch
 
+from fido_lib import classifiers
 from fido_lib import toy_birds as tb
-
+from fido_lib.experiments import toy_birds_training as training
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -101,7 +103,8 @@ def test_shipped_cnn_reaches_the_stated_accuracy():
     model = tb.load_cnn()
     assert not model.training
     test = tb.make_birds(400, seed=tb.TEST_SEED)
-    # 0.9875 on these 400; 0.9846 on 5000 images of this seed (python -m fido_lib.toy_birds evaluate --n-test 5000)
+    # 0.9875 on these 400; 0.9846 on 5000 images of this seed
+    # (python -m fido_lib.experiments.toy_birds_training evaluate --n-test 5000)
     assert tb.accuracy(model, test.images, test.labels) >= 0.97
 
 
@@ -117,25 +120,25 @@ def test_shipped_cnn_reads_the_part():
 
 def test_training_is_reproducible_from_the_seed():
     kwargs = dict(seed=5, n_train=48, epochs=1, batch_size=16, width=4, size=32)
-    a = tb.train_cnn(**kwargs).state_dict()
-    b = tb.train_cnn(**kwargs).state_dict()
-    c = tb.train_cnn(**{**kwargs, "seed": 6}).state_dict()
+    a = training.train_cnn(**kwargs).state_dict()
+    b = training.train_cnn(**kwargs).state_dict()
+    c = training.train_cnn(**{**kwargs, "seed": 6}).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_training_learns():
     losses = []
-    tb.train_cnn(seed=0, n_train=256, epochs=3, batch_size=32, width=8, size=32,
+    training.train_cnn(seed=0, n_train=256, epochs=3, batch_size=32, width=8, size=32,
                  log=lambda epoch, loss: losses.append(loss))
     assert len(losses) == 3 and losses[-1] < losses[0]
 
 
 def test_bad_training_arguments_are_refused():
     with pytest.raises(ValueError):
-        tb.train_cnn(n_train=0)
+        training.train_cnn(n_train=0)
     with pytest.raises(ValueError):
-        tb.train_cnn(lr=0)
+        training.train_cnn(lr=0)
     with pytest.raises(ValueError):
         tb.accuracy(tb.ToyBirdNet(4), torch.zeros(3, 3, 16, 16), torch.zeros(2, dtype=torch.long))
     with pytest.raises(FileNotFoundError):
@@ -143,10 +146,29 @@ def test_bad_training_arguments_are_refused():
 
 
 def test_loadable_through_classifiers():
-    from fido_lib import classifiers
-
     clf = classifiers.load("toy_birds")
     birds = tb.make_birds(64, seed=tb.TEST_SEED)
     probs = clf.probabilities(birds.images)
     assert clf.class_names == list(tb.CLASS_NAMES)
     assert (probs.argmax(1) == birds.labels).float().mean() >= 0.95
+
+
+def test_training_command_line_writes_where_it_is_told(tmp_path, monkeypatch):
+    small = dict(seed=1, n_train=32, epochs=1, batch_size=16, lr=3e-3, width=4, size=32)
+    monkeypatch.setattr(training, "TRAIN_RECIPE", small)
+    monkeypatch.chdir(tmp_path)
+    training.main(["train", "--n-test", "8"])  # default: the current directory, never the package
+    assert (tmp_path / "toy_birds_cnn.pt").is_file()
+    training.main(["train", "--n-test", "8", "--out", str(tmp_path / "w" / "net.pt")])
+    state = torch.load(tmp_path / "w" / "net.pt", weights_only=True)
+    assert state["head.weight"].shape == (4, 16)
+    training.main(["evaluate", "--n-test", "8", "--weights", str(tmp_path / "w" / "net.pt")])
+
+
+def test_the_library_part_does_not_import_classifiers():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(tb))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any(m and "classifiers" in m for m in imported)

@@ -1,14 +1,13 @@
-"""fido_lib.variance: determinism, noise pairing, batching, save/load, statistics, errors."""
+"""fido_lib.experiments.variance: determinism, noise pairing, batching, save/load, comparison, errors."""
 import hashlib
-import itertools
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from fido_lib import variance as V
+from fido_lib import stats
 from fido_lib.concrete import drop_mask
+from fido_lib.experiments import variance as V
 
 SMALL = dict(runs=3, iterations=4, samples=2, image_size=16)
 EQUAL_T = (V.Arm("gal", "gal", temp=0.5, eps=0.0), V.Arm("paper", "paper", temp=0.5))
@@ -141,6 +140,55 @@ def test_optimizers_and_overrides():
     assert r2.metadata["config"]["seed"] == 5
 
 
+def test_adamw_is_the_published_optimizer_without_weight_decay():
+    # the published code: AdamW(lr=10, eps=0.1, weight_decay=config.l2) with l2 = 0.0
+    cls, lr, eps, weight_decay = V.OPTIMIZERS["adamw"]
+    assert (cls, lr, eps, weight_decay) == (torch.optim.AdamW, 10.0, 0.1, 0.0)
+    # with no decay AdamW is Adam: the same traces, bit for bit
+    adamw = V.run_experiment(EQUAL_T, **SMALL)
+    adam = V.run_experiment(EQUAL_T, optimizer="adam", lr=10.0, optimizer_eps=0.1, **SMALL)
+    assert np.array_equal(adamw.grad_norm, adam.grad_norm)
+    # torch's default decay of 0.01 is a different optimiser: the traces part after the first step
+    decayed = V.run_experiment(EQUAL_T, weight_decay=0.01, **SMALL)
+    assert decayed.metadata["config"]["weight_decay"] == 0.01
+    assert np.array_equal(decayed.grad_norm[:, :, 0], adamw.grad_norm[:, :, 0])
+    assert not np.allclose(decayed.grad_norm[:, :, 1:], adamw.grad_norm[:, :, 1:], rtol=1e-3)
+
+
+def test_one_input_per_run():
+    one = V.make_problem(runs=3, image_size=16)
+    per_run = V.make_problem(runs=3, image_size=16, inputs="per_run")
+    assert one.image.shape == (1, 3, 16, 16) and per_run.image.shape == (3, 3, 16, 16)
+    assert torch.equal(per_run.image[:1], one.image)  # run 0's input is the single input
+    assert not torch.equal(per_run.image[1], per_run.image[0])
+    with pytest.raises(ValueError, match="targets"):
+        _ = per_run.target
+    # run 0 of a per-run experiment is the one-input experiment's run 0 (same noise, same input)
+    a = V.run_experiment(EQUAL_T, dtype="float64", **SMALL)
+    b = V.run_experiment(EQUAL_T, dtype="float64", inputs="per_run", **SMALL)
+    np.testing.assert_allclose(b.grad_norm[:, 0], a.grad_norm[:, 0], rtol=1e-12)
+    assert not np.allclose(b.grad_norm[:, 1:], a.grad_norm[:, 1:], rtol=1e-3)
+    assert b.metadata["config"]["inputs"] == "per_run" and len(b.metadata["targets"]) == 3
+
+
+def test_per_run_inputs_with_different_targets_use_each_runs_target():
+    # model_seed 5 gives different top classes on the first inputs (6, 7, 6, ...)
+    config = V.VarianceConfig(runs=3, samples=2, image_size=32, model_seed=5, inputs="per_run", dtype="float64")
+    problem = V.make_problem(config)
+    assert len(set(problem.targets.tolist())) == 2
+    g = torch.Generator().manual_seed(2)
+    theta = torch.randn((3, 1, 32, 32), generator=g, dtype=torch.float64)
+    u = V.draw_noise(g, config).double()
+    arm = V.Arm("paper", "paper", temp=0.5)
+    step = V.step_gradient(theta, u, arm, problem, config)
+    for r in range(3):  # each run alone, as a one-input problem with its own input and target
+        single = V.Problem(problem.classifier, problem.image[r : r + 1], problem.infill[r : r + 1],
+                           problem.targets[r : r + 1])
+        alone = V.step_gradient(theta[r : r + 1], u[r : r + 1], arm, single, config)
+        torch.testing.assert_close(step.data[r : r + 1], alone.data, rtol=1e-10, atol=1e-14)
+        torch.testing.assert_close(step.log_odds[r : r + 1], alone.log_odds, rtol=1e-10, atol=1e-14)
+
+
 # ----------------------------------------------------------------- save / load
 def test_save_load_round_trip(tmp_path):
     r = V.run_experiment(EQUAL_T, **SMALL)
@@ -155,64 +203,6 @@ def test_save_load_round_trip(tmp_path):
     for name in V.VarianceResult._ARRAYS:
         assert np.array_equal(getattr(back, name), getattr(r, name)), name
     assert V.compare(back, "gal", "paper") == V.compare(r, "gal", "paper")
-
-
-# ----------------------------------------------------------------- statistics
-def test_sign_test_exact_values():
-    assert V.sign_test(np.ones(30), np.zeros(30)) == pytest.approx(2 / 2**30)
-    assert V.sign_test([1, 2, 3], [1, 2, 3]) == 1.0  # all ties
-    # 8 of 10 positive: 2 * P(X <= 2), X ~ Bin(10, 1/2)
-    x = np.array([1] * 8 + [-1] * 2, dtype=float)
-    assert V.sign_test(x, np.zeros(10)) == pytest.approx(2 * (1 + 10 + 45) / 1024)
-
-
-def _wilcoxon_brute_force(d):
-    d = d[d != 0]
-    a = np.abs(d)
-    ranks = np.array([np.mean(np.flatnonzero(np.sort(a) == v) + 1) for v in a])
-    w = ranks[d > 0].sum()
-    all_w = [ranks[list(s)].sum() for k in range(len(d) + 1) for s in itertools.combinations(range(len(d)), k)]
-    mean = ranks.sum() / 2
-    return w, np.mean(np.abs(np.array(all_w) - mean) >= abs(w - mean) - 1e-9)
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_wilcoxon_matches_brute_force_with_ties(seed):
-    rng = np.random.default_rng(seed)
-    d = rng.integers(-4, 5, size=11).astype(float)  # ties and zeros on purpose
-    w, p = V.wilcoxon_signed_rank(d, np.zeros_like(d))
-    w_ref, p_ref = _wilcoxon_brute_force(d)
-    assert w == pytest.approx(w_ref)
-    assert p == pytest.approx(p_ref)
-
-
-def test_wilcoxon_all_positive():
-    w, p = V.wilcoxon_signed_rank(np.arange(1, 6, dtype=float), np.zeros(5))
-    assert w == 15 and p == pytest.approx(2 / 32)
-
-
-def test_bootstrap_ci_is_seeded_and_brackets_the_median():
-    rng = np.random.default_rng(0)
-    num, den = rng.uniform(0.5, 1.0, 30), rng.uniform(0.9, 1.1, 30)
-    m1, ci1 = V.bootstrap_median_ratio_ci(num, den, n_boot=500, seed=1)
-    m2, ci2 = V.bootstrap_median_ratio_ci(num, den, n_boot=500, seed=1)
-    assert (m1, ci1) == (m2, ci2)
-    assert ci1[0] <= m1 <= ci1[1]
-    assert m1 == pytest.approx(np.median(num / den))
-
-
-def test_step_noise_ignores_a_trend_that_std_counts():
-    trend = np.tile(np.linspace(0, 1, 50), (3, 1))
-    assert np.allclose(V.per_run_step_noise(trend), 0, atol=1e-12)
-    assert (V.per_run_std(trend) > 0.2).all()
-    rng = np.random.default_rng(0)
-    noise = rng.normal(0, 0.1, (3, 5000))
-    np.testing.assert_allclose(V.per_run_step_noise(trend[:, :1] + noise), 0.1, rtol=0.05)
-
-
-def test_across_run_std():
-    trace = np.array([[1.0, 2.0], [3.0, 2.0]])
-    np.testing.assert_allclose(V.across_run_std(trace), [math.sqrt(2), 0.0])
 
 
 # ----------------------------------------------------------------- errors
@@ -232,6 +222,9 @@ def test_across_run_std():
         (dict(init_logit=float("nan")), ValueError, "init_logit"),
         (dict(paired="yes"), TypeError, "paired"),
         (dict(seed=-1), ValueError, "seed"),
+        (dict(inputs="many"), ValueError, "inputs"),
+        (dict(weight_decay=-0.01), ValueError, "weight_decay"),
+        (dict(weight_decay="none"), TypeError, "weight_decay"),
     ],
 )
 def test_bad_config_is_refused_by_name(kwargs, exc, word):
@@ -280,9 +273,9 @@ def test_bad_statistics_arguments():
     with pytest.raises(ValueError, match="measure"):
         V.compare(r, "gal", "paper", measure="var")
     with pytest.raises(ValueError, match="skip"):
-        V.per_run_std(r.trace("gal"), skip=3)
+        stats.per_run_std(r.trace("gal"), skip=3)
     with pytest.raises(ValueError, match="same length"):
-        V.sign_test([1.0, 2.0], [1.0])
+        stats.sign_test([1.0, 2.0], [1.0])
 
 
 # ----------------------------------------------------------------- GPU
@@ -307,19 +300,53 @@ def test_cuda_float64_agrees_with_cpu_float64():
 
 
 # ----------------------------------------------------------------- NaN handling
-def test_a_nan_gradient_stops_that_run_and_compare_leaves_it_out():
-    # float32, θ = 17: σ(θ) rounds to 1, so Gal's log(1 - p + eps) with eps = 0 is
-    # log(0) and its gradient 0 · inf = NaN; with eps = 1e-7 the gradient is exactly 0
+def test_saturated_logits_give_gal_an_exact_zero_gradient_and_the_paper_a_small_one():
+    # float32, θ = 17: σ(θ) rounds to 1. Gal's formula returns an exactly-zero gradient,
+    # with eps = 1e-7 (its logit is capped near 16.1) and with eps = 0 (p = 1 is taken
+    # as "always drop", never log(0)); the paper's Function takes θ directly
     arms = [V.Arm("gal0", "gal", temp=1.0, eps=0.0), V.Arm("gal", "gal", temp=1.0), V.Arm("paper", "paper", temp=1.0)]
     r = V.run_experiment(arms, init_logit=17.0, optimizer="adam", **SMALL)
-    assert r.stopped_runs == {"gal0": 3, "gal": 0, "paper": 0}
-    assert np.isnan(r.grad_norm[0]).all()
-    assert (r.data_grad_norm[1] == 0).all() and (r.zero_fraction[1] == 1).all()
+    assert r.stopped_runs == {"gal0": 0, "gal": 0, "paper": 0}
+    for k in (0, 1):
+        assert (r.data_grad_norm[k] == 0).all() and (r.zero_fraction[k] == 1).all()
     assert (r.data_grad_norm[2] > 0).all()
+
+
+def test_a_nan_gradient_stops_that_run_and_compare_leaves_it_out(monkeypatch):
+    from fido_lib.experiments.variance import runner
+
+    real = runner.step_gradient
+
+    def nan_in_run_1(theta, u, arm, problem, config, iteration=0):  # a NaN in run 1 of arm "bad" from iteration 2
+        step = real(theta, u, arm, problem, config, iteration=iteration)
+        if arm.label == "bad" and iteration >= 2:
+            step.data[1] = float("nan")
+        return step
+
+    monkeypatch.setattr(runner, "step_gradient", nan_in_run_1)
+    arms = [V.Arm("bad", "paper", temp=1.0), V.Arm("good", "paper", temp=1.0)]
+    r = V.run_experiment(arms, **SMALL)
+    assert r.stopped_runs == {"bad": 1, "good": 0}
+    assert np.isnan(r.grad_norm[0, 1, 2:]).all() and np.isfinite(r.grad_norm[0, 1, :2]).all()
+    # the other runs of the batch go on, exactly as without the NaN
+    np.testing.assert_array_equal(r.grad_norm[0, [0, 2]], r.grad_norm[1, [0, 2]])
+    c = V.compare(r, "good", "bad")
+    assert c.runs == 2 and c.left_out == 1
+    # with 2 runs, one stopped, fewer than 2 complete runs are left: refused, naming the NaN
+    r_two = V.run_experiment(arms, runs=2, iterations=4, samples=2, image_size=16)
     with pytest.raises(ValueError, match="NaN"):
-        V.compare(r, "gal0", "paper")
+        V.compare(r_two, "good", "bad")
     with pytest.raises(ValueError, match="finite"):
-        V.sign_test([np.nan, 1.0], [0.0, 0.0])
+        stats.sign_test([np.nan, 1.0], [0.0, 0.0])
+
+
+def test_across_run_ratio_has_a_seeded_interval_around_it():
+    r = V.run_experiment(V.ABLATION_ARMS, runs=8, iterations=6, samples=2, image_size=16)
+    c = V.compare(r, "gal T=0.1", "gal T=1.0", measure="step")
+    assert c.across_ci[0] <= c.across_run_ratio <= c.across_ci[1]
+    assert V.compare(r, "gal T=0.1", "gal T=1.0", measure="step").across_ci == c.across_ci  # seeded
+    same = V.compare(r, "gal T=0.1", "gal T=0.1")
+    assert same.across_run_ratio == 1.0 and same.across_ci == (1.0, 1.0)
 
 
 def test_compare_says_whether_the_noise_was_paired():
@@ -358,5 +385,14 @@ def test_variance_figures_draw_every_run_and_refuse_a_wrong_layout():
     masks = {"T = 1": drop_mask(theta[:, :, None], relaxation="paper", temp=1.0, u=u)[0, 0]}
     fig3 = P.plot_drop_samples(problem.image[0], problem.infill[0], masks)
     fig4 = P.plot_noise_vs_samples([1, 2], {"a": [2.0, 1.0]})
-    for f in (fig, fig1, fig2, fig3, fig4):
+    config = V.VarianceConfig(runs=1, samples=3, image_size=16)
+    maps = {f"T = {t}": V.step_gradient(theta, u, V.Arm("x", "paper", temp=t), problem, config).per_sample[0, 0]
+            for t in (0.1, 1.0)}
+    fig5 = P.plot_gradient_maps(maps, columns=2)
+    assert len(fig5.axes) == 2 * 3 + 2  # two rows of 2 samples + their mean, one colour bar per row
+    with pytest.raises(ValueError, match="samples, H, W"):
+        P.plot_gradient_maps({"flat": torch.zeros(16, 16)})
+    with pytest.raises(ValueError, match="non-empty"):
+        P.plot_gradient_maps({})
+    for f in (fig, fig1, fig2, fig3, fig4, fig5):
         plt.close(f)

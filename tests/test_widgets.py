@@ -3,11 +3,9 @@ import io
 import re
 
 import pytest
-import torch
 from PIL import Image
 
 from fido_lib import classifiers, fido, widgets
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -22,7 +20,8 @@ def square_photo(colour=(255, 20, 20)):
 def ui():
     clf = classifiers.toy_classifier()
     photos = {"red square": square_photo(), "blue square": square_photo((20, 20, 255))}
-    return widgets.FidoExplorer(clf, photos, config=fido.FidoConfig(iterations=5, batch_size=2, infill="uniform", mask_size=None))
+    config = fido.FidoConfig(iterations=5, batch_size=2, infill="uniform", mask_size=None)
+    return widgets.FidoExplorer(clf, photos, config=config)
 
 
 def test_target_choices_are_the_top_classes_with_probabilities(ui):
@@ -77,7 +76,9 @@ def test_the_shown_code_follows_the_controls(ui):
 
 
 def upload(ui, name, content):
-    ui.upload.set_state({"value": [{"name": name, "type": "image/png", "size": len(content), "content": memoryview(content), "last_modified": 0}]})
+    value = {"name": name, "type": "image/png", "size": len(content),
+             "content": memoryview(content), "last_modified": 0}
+    ui.upload.set_state({"value": [value]})
 
 
 def test_upload_adds_the_photo_and_selects_it(ui):

@@ -24,47 +24,53 @@ Two design points make the comparison fair:
 
 Everything FIDO uses is pinned in :data:`STUDY` (not taken from ``FidoConfig``'s
 defaults), so the stored results stay reproducible when those defaults change.
-``python -m fido_lib.mask_quality`` regenerates ``fido_lib/data/mask_quality_results.npz``
-(and a ``.json`` summary beside it); :func:`load_results` reads them.
+``python -m fido_lib.experiments.mask_quality --out PATH`` reruns the study and writes
+``PATH`` (``.npz``, and a ``.json`` summary beside it; default
+``mask_quality_results.npz`` in the current directory). :func:`load_results` reads the
+results shipped in ``fido_lib/data/`` (read-only) or any such file.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import math
-import numbers
 import re
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import toy_birds
-from .fido import FidoConfig, fit
-from .metrics import iou, mass_inside, pointing_game, total_variation
+from .. import toy_birds
+from .._util import check_int, num_threads, progress_bar
+from ..classifiers import load as load_classifier
+from ..fido import FidoConfig, fit
+from ..metrics import iou, mass_inside, pointing_game, total_variation
+from ..stats import bootstrap_ci
 
 __all__ = [
     "CROP_STUDY",
     "RESULTS_PATH",
     "STUDY",
     "StudyResults",
-    "bootstrap_ci",
     "crop_study",
     "crop_table",
     "crop_window",
-    "map_centroid",
-    "paired_difference",
     "fido_config",
     "load_results",
+    "main",
+    "map_centroid",
+    "paired_difference",
     "per_image",
     "run_study",
     "score_fit",
     "summary_table",
 ]
 
-RESULTS_PATH = Path(__file__).resolve().parent / "data" / "mask_quality_results.npz"
+#: The shipped results of :data:`STUDY` and :data:`CROP_STUDY` (read-only).
+RESULTS_PATH = Path(__file__).resolve().parents[1] / "data" / "mask_quality_results.npz"
 
 #: The whole study, pinned. ``settings``: (relaxation, temperature) pairs; "stable" is
 #: the library's implementation of the simplified formula (fido_lib.concrete).
@@ -147,7 +153,19 @@ class StudyResults:
             raise KeyError(f"unknown metric {name!r}; stored: {', '.join(self.values)}")
         return self.values[name]
 
-    def save(self, path=RESULTS_PATH):
+    def per_image(self, name) -> np.ndarray:
+        """(settings, batch sizes, images): each fit's number averaged over the noise seeds
+        first, because the images are the independent units; a metric stored per image
+        (seed agreement) is returned as is. Images not fitted stay NaN."""
+        v = self.metric(name)
+        if v.ndim == 3:
+            return v
+        with warnings.catch_warnings():  # an all-NaN image keeps a NaN mean
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(v, axis=-1)
+
+    def save(self, path):
+        """Write ``path`` (``.npz``) and a ``.json`` summary beside it; returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"value_{k}": v for k, v in self.values.items()}
@@ -172,34 +190,52 @@ class StudyResults:
 
 
 def load_results(path=RESULTS_PATH) -> StudyResults:
-    """The stored study (``python -m fido_lib.mask_quality`` writes it)."""
+    """A stored study: the shipped one by default (``python -m fido_lib.experiments.mask_quality`` writes one)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no study results at {path}; run `python -m fido_lib.mask_quality`")
-    with np.load(path) as data:
-        config = json.loads(str(data["config"]))
-        values = {k[6:]: data[k] for k in data.files if k.startswith("value_")}
-        maps = {k[4:]: data[k].astype(np.float32) for k in data.files if k.startswith("map_")}
-        crop = None
-        if "crop" in config:
-            names = config["crop_names"]
-            crop = {"config": config["crop"], "images": data["crop_images"].tolist(), "labels": data["crop_labels"],
-                    "correct": dict(zip(names, data["crop_correct"])),
-                    "part_inside": dict(zip(names, data["crop_part_inside"]))}
-    return StudyResults(config["study"], values, maps, crop)
+        raise FileNotFoundError(
+            f"no study results at {path}; run `python -m fido_lib.experiments.mask_quality --out {path}`")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            config = json.loads(str(data["config"]))
+            values = {k[6:]: data[k] for k in data.files if k.startswith("value_")}
+            maps = {k[4:]: data[k].astype(np.float32) for k in data.files if k.startswith("map_")}
+            crop = None
+            if "crop" in config:
+                names = config["crop_names"]
+                crop = {"config": config["crop"], "images": data["crop_images"].tolist(), "labels": data["crop_labels"],
+                        "correct": dict(zip(names, data["crop_correct"], strict=True)),
+                        "part_inside": dict(zip(names, data["crop_part_inside"], strict=True))}
+        return StudyResults(config["study"], values, maps, crop)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, ValueError) as err:
+        # truncated, corrupt or edited: say so, never a raw BadZipFile/KeyError/JSONDecodeError
+        raise ValueError(f"{path} is not a valid mask-quality results file (truncated, corrupt or edited?): "
+                         f"{type(err).__name__}: {err}") from None
 
 
 def _check_config(config):
     for key in STUDY:
         if key not in config:
             raise ValueError(f"study config misses {key!r}; start from a copy of mask_quality.STUDY")
-    if not isinstance(config["n_images"], numbers.Integral) or config["n_images"] < 1:
-        raise ValueError(f"n_images must be an int >= 1, got {config['n_images']!r}")
+    check_int("n_images", config["n_images"], low=1)
     for b in config["batch_sizes"]:
-        if isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 1:
-            raise ValueError(f"batch_sizes must be ints >= 1, got {config['batch_sizes']!r}")
+        check_int("batch_sizes[i]", b, low=1)
     for rel, temp in config["settings"]:
         fido_config(rel, temp, 1, 0, config["fido"])  # raises on a bad relaxation or temperature
+
+
+def _study_fit(clf, image, target, cfg):
+    """One fit of a study, or None if it turned NaN/inf (fit warns).
+
+    Ctrl-C inside the fit (which then returns ``complete=False``) stops the study:
+    ``KeyboardInterrupt`` is raised again, so the partial fit is neither scored nor stored.
+    """
+    result = fit(clf, image, target, cfg, progress=False)
+    if result.complete:
+        return result
+    if result.stopped_by == "interrupted":
+        raise KeyboardInterrupt("interrupted inside a FIDO fit: the study stops; the partial fit is not stored")
+    return None
 
 
 def run_study(config=None, *, images=None, classifier=None, keep_maps=True, progress=True) -> StudyResults:
@@ -218,7 +254,7 @@ def run_study(config=None, *, images=None, classifier=None, keep_maps=True, prog
     if any(not 0 <= i < n for i in idx):
         raise ValueError(f"images must be indices in [0, {n - 1}], got {images!r}")
     birds = toy_birds.make_birds(n, seed=config["image_seed"])
-    clf = toy_birds.classifier() if classifier is None else classifier
+    clf = load_classifier("toy_birds") if classifier is None else classifier
     settings, sizes, seeds = config["settings"], config["batch_sizes"], config["noise_seeds"]
     shape = (len(settings), len(sizes), n, len(seeds))
     values = {m: np.full(shape, np.nan) for m in METRICS}
@@ -226,7 +262,8 @@ def run_study(config=None, *, images=None, classifier=None, keep_maps=True, prog
             for k in ("ssr", "sdr")} if keep_maps and 0 in idx else {}
     for name in ("ssr_agree", "sdr_agree"):
         values[name] = np.full(shape[:-1], np.nan)
-    total, done, start = len(idx) * len(seeds) * len(sizes) * len(settings), 0, time.perf_counter()
+    bar = progress_bar(len(idx) * len(seeds) * len(sizes) * len(settings), "mask quality", enabled=progress,
+                       unit="fit")
     for i in idx:
         for b, size in enumerate(sizes):
             for s, (rel, temp) in enumerate(settings):
@@ -234,52 +271,26 @@ def run_study(config=None, *, images=None, classifier=None, keep_maps=True, prog
                 for k, seed in enumerate(seeds):
                     # the noise seed depends on (image, seed) only: every setting sees the same noise
                     cfg = fido_config(rel, temp, size, 1000 * int(seed) + i, config["fido"])
-                    result = fit(clf, birds.images[i], int(birds.labels[i]), cfg, progress=False)
-                    for name, v in score_fit(result, birds.part_masks[i]).items():
-                        values[name][s, b, i, k] = v
+                    result = _study_fit(clf, birds.images[i], int(birds.labels[i]), cfg)
+                    if result is not None:  # a fit that turned NaN stays NaN ("not fitted")
+                        for name, v in score_fit(result, birds.part_masks[i]).items():
+                            values[name][s, b, i, k] = v
                     fitted.append(result)
-                    done += 1
-                if len(fitted) >= 2:
+                    bar.update(1)
+                if len(fitted) >= 2 and fitted[0] is not None and fitted[1] is not None:
                     values["ssr_agree"][s, b, i] = _correlation(fitted[0].ssr, fitted[1].ssr)
                     values["sdr_agree"][s, b, i] = _correlation(fitted[0].sdr, fitted[1].sdr)
-                if maps and i == 0:
+                if maps and i == 0 and fitted[0] is not None:
                     maps["ssr"][s, b] = fitted[0].ssr.numpy()
                     maps["sdr"][s, b] = fitted[0].sdr.numpy()
-            if progress:
-                elapsed = time.perf_counter() - start
-                print(f"\rmask quality: {done}/{total} fits, {elapsed:.0f} s, "
-                      f"~{elapsed / done * (total - done):.0f} s left", end="", flush=True)
-    if progress:
-        print()
+    bar.close()
     return StudyResults(config, values, maps)
 
 
 # ---------------------------------------------------------------------- statistics
-def bootstrap_ci(values, *, level=0.95, n_boot=4000, seed=0):
-    """Mean of ``values`` (one number per image) and its percentile-bootstrap interval.
-
-    Returns ``(mean, low, high)``; NaNs are left out. Resampling images (not fits) is
-    what the interval is about: how much the mean would move on other images.
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(v.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-
-
 def per_image(results, metric):
-    """(settings, batch sizes, images): per-fit numbers averaged over the noise seeds
-    first, because the images are the independent units."""
-    v = results.metric(metric)
-    if v.ndim == 3:  # already one number per image (seed agreement)
-        return v
-    with warnings.catch_warnings():  # images not fitted are all-NaN: their mean stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(v, axis=-1)
+    """(settings, batch sizes, images): :meth:`StudyResults.per_image`."""
+    return results.per_image(metric)
 
 
 def _setting_index(results, relaxation, temperature, batch_size):
@@ -302,7 +313,7 @@ def paired_difference(results, metric, a, b):
     va, vb = per_image(results, metric), per_image(results, metric)
     sa, ba = _setting_index(results, *a)
     sb, bb = _setting_index(results, *b)
-    return bootstrap_ci(va[sa, ba] - vb[sb, bb])
+    return bootstrap_ci(va[sa, ba] - vb[sb, bb], omit_nan=True)
 
 
 def summary_table(results, metrics=("ssr_mass", "ssr_pointing", "ssr_iou", "sdr_mass", "sdr_iou",
@@ -313,7 +324,7 @@ def summary_table(results, metrics=("ssr_mass", "ssr_pointing", "ssr_iou", "sdr_
         for b, size in enumerate(results.config["batch_sizes"]):
             row = {"relaxation": rel, "temperature": temp, "batch_size": size}
             for m in metrics:
-                mean, lo, hi = bootstrap_ci(per_image(results, m)[s, b])
+                mean, lo, hi = bootstrap_ci(per_image(results, m)[s, b], omit_nan=True)
                 row[m] = [round(mean, 6), round(lo, 6), round(hi, 6)]
             rows.append(row)
     return rows
@@ -379,15 +390,16 @@ def crop_study(config=None, *, images=None, classifier=None, progress=True) -> d
     for rel, temp in config["settings"]:
         fido_config(rel, temp, config["batch_size"], 0, config["fido"])
     birds = toy_birds.make_birds(n, size=size, seed=config["image_seed"], scale_range=config["scale_range"])
-    clf = toy_birds.classifier() if classifier is None else classifier
+    clf = load_classifier("toy_birds") if classifier is None else classifier
     rng = np.random.default_rng(config["random_seed"])
     random_corners = rng.integers(0, size - side + 1, size=(n, 2))
     scale = size / clf.input_size[0]
 
-    names = ["full", "centre crop", "random crop", "oracle crop"] + [f"FIDO crop ({r}, T={t})" for r, t in config["settings"]]
+    names = (["full", "centre crop", "random crop", "oracle crop"]
+             + [f"FIDO crop ({r}, T={t})" for r, t in config["settings"]])
     correct = {k: np.zeros(len(idx), bool) for k in names}
     inside = {k: np.zeros(len(idx), bool) for k in names}
-    start = time.perf_counter()
+    bar = progress_bar(len(idx), "crop study", enabled=progress, unit="photo")
 
     def classify(img):
         with torch.no_grad():
@@ -403,7 +415,10 @@ def crop_study(config=None, *, images=None, classifier=None, progress=True) -> d
         }
         for rel, temp in config["settings"]:
             cfg = fido_config(rel, temp, config["batch_size"], i, config["fido"])
-            result = fit(clf, photo, predicted, cfg, progress=False)
+            result = _study_fit(clf, photo, predicted, cfg)
+            if result is None:
+                raise RuntimeError(f"the FIDO fit of photo {i} ({rel}, T={temp}) turned NaN/inf (see the warning); "
+                                   "the crop study stops without storing it")
             cx, cy = map_centroid(result.ssr)
             windows[f"FIDO crop ({rel}, T={temp})"] = crop_window((cx * scale, cy * scale), side, size)
         correct["full"][j] = predicted == label
@@ -411,11 +426,8 @@ def crop_study(config=None, *, images=None, classifier=None, progress=True) -> d
         for name, (x0, y0) in windows.items():
             correct[name][j] = classify(photo[:, y0:y0 + side, x0:x0 + side]) == label
             inside[name][j] = bool(part[y0:y0 + side, x0:x0 + side].sum() == part.sum())
-        if progress:
-            elapsed = time.perf_counter() - start
-            print(f"\rcrop study: {j + 1}/{len(idx)} photos, {elapsed:.0f} s", end="", flush=True)
-    if progress:
-        print()
+        bar.update(1)
+    bar.close()
     return {"config": config, "images": idx, "labels": birds.labels[idx].numpy(), "correct": correct,
             "part_inside": inside}
 
@@ -425,40 +437,40 @@ def crop_table(crop) -> list:
     whole part, each with its 95 % bootstrap interval over photos."""
     rows = []
     for name in crop["correct"]:
-        acc = bootstrap_ci(crop["correct"][name].astype(float))
-        inside = bootstrap_ci(crop["part_inside"][name].astype(float))
+        acc = bootstrap_ci(crop["correct"][name].astype(float), omit_nan=True)
+        inside = bootstrap_ci(crop["part_inside"][name].astype(float), omit_nan=True)
         rows.append({"input": name, "accuracy": [round(v, 6) for v in acc],
                      "part_inside": [round(v, 6) for v in inside]})
     return rows
 
 
 # ---------------------------------------------------------------------- command line
-def _main(argv=None):
-    import argparse
-
+def main(argv=None):
+    """The command line: rerun the study and the crop experiment, write the results where ``--out`` says."""
     parser = argparse.ArgumentParser(
-        prog="python -m fido_lib.mask_quality",
-        description="Run the mask-quality study and the crop experiment; store the numbers for notebook 06.")
+        prog="python -m fido_lib.experiments.mask_quality",
+        description="Run the mask-quality study and the crop experiment; store the numbers notebook 06 reads.")
     parser.add_argument("--out", default=None,
-                        help="where to write the .npz (a .json summary goes beside it); default: the shipped "
-                             f"{RESULTS_PATH.name}, or mask_quality_quick.npz here with --quick")
+                        help="where to write the .npz (a .json summary goes beside it); default: "
+                             f"{RESULTS_PATH.name} in the current directory, or mask_quality_quick.npz with --quick")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: the stored numbers were computed so, and the same "
                              "thread count reproduces them exactly)")
     parser.add_argument("--quick", action="store_true", help="a few images only, to try the pipeline")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     study, crop = json.loads(json.dumps(STUDY)), json.loads(json.dumps(CROP_STUDY))
-    if args.quick:  # never overwrites the shipped results unless --out says so
+    if args.quick:
         study["n_images"], crop["n_images"] = 2, 8
-    out = args.out or (Path("mask_quality_quick.npz") if args.quick else RESULTS_PATH)
+    out = Path(args.out or ("mask_quality_quick.npz" if args.quick else RESULTS_PATH.name))
     start = time.perf_counter()
-    results = run_study(study)
-    results.crop = crop_study(crop)
+    with num_threads(args.threads):
+        results = run_study(study)
+        results.crop = crop_study(crop)
+        threads = torch.get_num_threads()
     path = results.save(out)
     print(f"wrote {path} and {path.with_suffix('.json').name} in {time.perf_counter() - start:.0f} s "
-          f"with {torch.get_num_threads()} thread(s)")
+          f"with {threads} thread(s)")
 
 
 if __name__ == "__main__":
-    _main()
+    main()

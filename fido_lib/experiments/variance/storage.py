@@ -1,0 +1,217 @@
+"""The variance experiment's result: traces of every arm, saved to and loaded from ``.npz`` (no pickle)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import VarianceConfig
+from .problem import draw_noise, noise_seed
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "VarianceResult"]
+
+#: Written into every saved file's metadata; :meth:`VarianceResult.load` refuses
+#: files without them or with another version (the layout may change between versions).
+FORMAT = "fido_lib.VarianceResult"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class VarianceResult:
+    """Traces of an experiment; arrays have shape ``(arms, runs, iterations)``.
+
+    ``grad_norm``: L2 norm of the gradient w.r.t. the drop logits; ``data_grad_norm``:
+    the same for the data term alone (the part that carries the noise); ``zero_fraction``:
+    fraction of exactly-zero entries of the data term's per-sample gradient; ``log_odds``: mean
+    target log-odds of the (first) mask's samples. ``metadata`` is JSON-able: the
+    config, the arms, seconds per arm, the noise digests, torch version, device.
+    A run whose gradient turned NaN or inf was stopped at that iteration: its
+    entries from there on are NaN (see :attr:`stopped_runs`).
+    """
+
+    labels: tuple
+    grad_norm: np.ndarray
+    data_grad_norm: np.ndarray
+    zero_fraction: np.ndarray
+    log_odds: np.ndarray
+    metadata: dict = field(default_factory=dict)
+
+    _ARRAYS = ("grad_norm", "data_grad_norm", "zero_fraction", "log_odds")
+
+    def index(self, label: str) -> int:
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            raise ValueError(f"label must be one of {list(self.labels)}, got {label!r}") from None
+
+    def trace(self, label: str) -> np.ndarray:
+        """The ``(runs, iterations)`` gradient norms of one arm."""
+        return self.grad_norm[self.index(label)]
+
+    @property
+    def noise_digests(self) -> dict:
+        """SHA-256 of all the noise each arm used: equal digests = bit-identical ``u``."""
+        return dict(zip(self.labels, self.metadata["noise_digests"], strict=True))
+
+    @property
+    def stopped_runs(self) -> dict:
+        """How many runs of each arm hit a NaN/inf gradient (and were stopped there)."""
+        return dict(zip(self.labels, np.isnan(self.grad_norm).any(axis=2).sum(axis=1).tolist(), strict=True))
+
+    @property
+    def seconds(self) -> dict:
+        return dict(zip(self.labels, self.metadata["seconds"], strict=True))
+
+    def save(self, path) -> Path:
+        """Write one ``.npz`` (the arrays plus the metadata as a JSON string, with
+        :data:`FORMAT` and :data:`FORMAT_VERSION`); no pickle."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz")
+        meta = {"labels": list(self.labels), **self.metadata, "format": FORMAT, "format_version": FORMAT_VERSION}
+        np.savez(path, metadata=np.array(json.dumps(meta, sort_keys=True)),
+                 **{k: getattr(self, k) for k in self._ARRAYS})
+        return path
+
+    @classmethod
+    def load(cls, path, *, check_noise: bool = True) -> VarianceResult:
+        """Read a file :meth:`save` wrote, and check it before returning it.
+
+        Checked: the format and its version; the metadata (JSON: labels, arms, config,
+        one noise digest per arm); the arrays (all four, float, shape ``(arms, runs,
+        iterations)`` matching the labels and the config); arms that share a noise
+        seed share a digest; and, with ``check_noise`` (default), every digest
+        recomputed from the config's seed (about 0.3 s for the published 30 × 100
+        experiment). Anything wrong raises ``ValueError`` saying what; a missing file
+        ``FileNotFoundError``.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or PathLike, got {type(path).__name__}")
+        if not isinstance(check_noise, bool):
+            raise TypeError(f"check_noise must be True or False, got {type(check_noise).__name__}")
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no VarianceResult file at {path}")
+        where = f"{path} is not a valid VarianceResult file"
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = [k for k in ("metadata", *cls._ARRAYS) if k not in f.files]
+                if missing:
+                    raise ValueError(f"{where}: it lacks {', '.join(missing)}")
+                text = str(f["metadata"])
+                arrays = {k: f[k].copy() for k in cls._ARRAYS}
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
+            raise ValueError(f"{where}: cannot read it as .npz (truncated or corrupt?): "
+                             f"{type(err).__name__}: {err}") from None
+        except ValueError as err:
+            if str(err).startswith(where):
+                raise
+            raise ValueError(f"{where}: {err}") from None
+        try:
+            meta = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: its metadata is not JSON ({err})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where}: its metadata must be a JSON object, got {type(meta).__name__}")
+        _check_format(meta, where)
+        labels = _check_metadata(meta, arrays, where)
+        if check_noise:
+            _check_digests(meta, labels, where)
+        return cls(labels=labels, metadata=meta, **arrays)
+
+
+#: The most uniform numbers per step :func:`_check_digests` draws again (512 MB of float32).
+_MAX_NOISE_PER_STEP = 2**27
+
+
+def _config(meta):
+    # the noise is drawn on the CPU whatever the device: a file written on a GPU
+    # machine must load (and be checked) on one without
+    return VarianceConfig(**{**meta["config"], "device": "cpu"})
+
+
+def _check_format(meta, where):
+    fmt, version = meta.pop("format", None), meta.pop("format_version", None)
+    if fmt is None and version is None:
+        raise ValueError(f"{where}: it has no format version (written before fido_lib stored one, version "
+                         f"{FORMAT_VERSION}); re-run the experiment and save it again")
+    if fmt != FORMAT:
+        raise ValueError(f"{where}: its format is {fmt!r}, expected {FORMAT!r}")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{where}: format version {version!r}; this fido_lib reads version {FORMAT_VERSION} only")
+
+
+def _check_metadata(meta, arrays, where):
+    """Labels, arms, config and arrays agree with each other; returns the labels."""
+    for key, kind in (("labels", list), ("arms", list), ("config", dict), ("noise_digests", list)):
+        if not isinstance(meta.get(key), kind):
+            raise ValueError(f"{where}: metadata[{key!r}] must be a {kind.__name__}, got {meta.get(key)!r:.80}")
+    labels = meta.pop("labels")
+    if not labels or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
+        raise ValueError(f"{where}: labels must be distinct strings, got {labels!r:.200}")
+    arm_labels = [a.get("label") if isinstance(a, dict) else None for a in meta["arms"]]
+    if arm_labels != labels:
+        raise ValueError(f"{where}: the labels {labels} do not match the arms' labels {arm_labels}")
+    try:
+        config = _config(meta)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: metadata['config'] is not a valid VarianceConfig: {err}") from None
+    expected = (len(labels), config.runs, config.iterations)
+    for name, a in arrays.items():
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ValueError(f"{where}: {name} must hold floats, got dtype {a.dtype}")
+        if a.shape != expected:
+            raise ValueError(f"{where}: {name} has shape {a.shape}, expected (arms, runs, iterations) = {expected} "
+                             "from the labels and the config")
+    for name, a in arrays.items():
+        if np.isinf(a).any():  # a stopped run is NaN from there on; inf is never written
+            raise ValueError(f"{where}: {name} holds inf; stored traces are finite (or NaN where a run stopped)")
+    seconds = meta.get("seconds")
+    if not (isinstance(seconds, list) and len(seconds) == len(labels)
+            and all(isinstance(t, (int, float)) and not isinstance(t, bool) and t >= 0 for t in seconds)):
+        raise ValueError(f"{where}: metadata['seconds'] must hold one number >= 0 per arm, got {seconds!r:.200}")
+    if (arrays["grad_norm"] < 0).any() or (arrays["data_grad_norm"] < 0).any():
+        raise ValueError(f"{where}: gradient norms must be >= 0 (or NaN where a run stopped)")
+    z = arrays["zero_fraction"]
+    if ((z < 0) | (z > 1)).any():
+        raise ValueError(f"{where}: zero_fraction must lie in [0, 1] (or be NaN)")
+    digests = meta["noise_digests"]
+    if len(digests) != len(labels) or not all(isinstance(d, str) and len(d) == 64 for d in digests):
+        raise ValueError(f"{where}: noise_digests must hold one SHA-256 hex digest per arm ({len(labels)}), "
+                         f"got {digests!r:.200}")
+    # arms drawing from the same seed saw the same noise: their digests must agree
+    seeds = [noise_seed(config.seed, k, config.paired) for k in range(len(labels))]
+    for k in range(len(labels)):
+        for j in range(k):
+            if seeds[j] == seeds[k] and digests[j] != digests[k]:
+                raise ValueError(f"{where}: arms {labels[j]!r} and {labels[k]!r} share a noise seed but their "
+                                 "noise digests differ")
+    return tuple(labels)
+
+
+def _check_digests(meta, labels, where):
+    """Recompute each arm's noise digest from the config (as the runner draws it)."""
+    config = _config(meta)
+    per_step = config.runs * config.masks * config.samples * config.image_size**2
+    if per_step > _MAX_NOISE_PER_STEP:
+        raise ValueError(f"{where}: recomputing its noise would draw {per_step:.3g} numbers per step (more than "
+                         f"{_MAX_NOISE_PER_STEP:.3g}, {4 * _MAX_NOISE_PER_STEP / 2**20:.0f} MB); "
+                         "load it with check_noise=False to skip that check")
+    done = {}
+    for k, (label, digest) in enumerate(zip(labels, meta["noise_digests"], strict=True)):
+        seed = noise_seed(config.seed, k, config.paired)
+        if seed not in done:
+            generator = torch.Generator().manual_seed(seed)
+            h = hashlib.sha256()
+            for _ in range(config.iterations):
+                h.update(draw_noise(generator, config).numpy().tobytes())
+            done[seed] = h.hexdigest()
+        if done[seed] != digest:
+            raise ValueError(f"{where}: the noise digest of arm {label!r} does not match the noise its config's "
+                             f"seed {config.seed} draws (recomputed); the file was edited or is from other code")
