@@ -35,16 +35,6 @@ def test_load_of_a_typo_suggests_the_close_name():
         classifiers.load("efficientnet_lite")
 
 
-def test_load_of_a_torchvision_name_still_talks_about_torchvision():
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        with pytest.raises(ImportError, match="torchvision"):
-            classifiers.load("resnet50")
-    else:
-        pytest.skip("torchvision imports here; its models need their weights (network)")
-
-
 @pytest.mark.parametrize("device, error", [("bogus", ValueError), ("cuda:99", ValueError), (3.5, TypeError)])
 def test_load_checks_the_device_before_building_anything(device, error, monkeypatch):
     built = []
