@@ -1,9 +1,15 @@
 """Notebook files and this package's own cell roles: shared by launch, assignments and grading."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = [
     "ASSIGNMENT_DIR",
@@ -13,6 +19,7 @@ __all__ = [
     "NOTEBOOK_DIR",
     "STUDENT_NOTE_ROLE",
     "find_role",
+    "load_toml",
     "notebook_text",
     "notebooks",
     "read_notebook",
@@ -63,3 +70,12 @@ def write_if_changed(path: Path, nb) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return True
+
+
+def load_toml(text: str, path) -> dict:
+    """Parse TOML ``text`` read from ``path`` (standard library ``tomllib``; ``tomli`` on 3.10);
+    invalid TOML is a ``ValueError`` naming the file."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from None

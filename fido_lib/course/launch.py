@@ -8,7 +8,6 @@ switches on Colab's custom widget manager, which draws ipywidgets 8 controls.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,6 +18,7 @@ from ._files import (
     META_KEY,
     NOTEBOOK_DIR,
     find_role,
+    load_toml,
     notebooks,
     read_notebook,
     role,
@@ -34,11 +34,6 @@ from .repository import (
     update_readme,
     write_repository,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "COLAB_KEEPS",
@@ -63,8 +58,8 @@ def _requirement_name(requirement: str) -> str:
 
 def colab_requirements(root) -> list[str]:
     """The package's runtime requirements (pyproject.toml) that the Colab cell installs: all but torch."""
-    with open(Path(root) / "pyproject.toml", "rb") as file:
-        project = tomllib.load(file)["project"]
+    path = Path(root) / "pyproject.toml"
+    project = load_toml(path.read_text(encoding="utf-8"), path)["project"]
     return [r for r in project["dependencies"] if _requirement_name(r) not in COLAB_KEEPS]
 
 

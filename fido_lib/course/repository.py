@@ -13,15 +13,11 @@ result is parsed again before anything is written, so the file stays valid TOML.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from ._files import load_toml
 
 __all__ = [
     "BINDER_BADGE",
@@ -118,10 +114,7 @@ class Repository:
 
 
 def _parse_config(text: str, path: Path) -> Repository:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path} is not valid TOML: {error}") from None
+    data = load_toml(text, path)
     table = data.get("repository")
     if not isinstance(table, dict):
         raise ValueError(f"{path} has no [repository] table")
