@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export OMP_WAIT_POLICY ?= PASSIVE
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: venv lint test unit nbval nbval-portable lab figures bench notebooks clean badges assignments fork browser-test
+.PHONY: venv lint test test-slow unit nbval nbval-portable lab figures bench notebook-times notebooks clean badges assignments fork browser-test
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q tests
 
+## the tests marked slow (every student notebook run again up to its first exercise, ~3 min)
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
+
 nbval: $(STAMP)
 	$(PY) -m pytest -q $(NBVAL) notebooks
 
@@ -54,6 +58,10 @@ figures: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/concrete_ops.py
 	$(PY) benchmarks/fido_speed.py
+
+## each notebook's run time in a fresh kernel (the README's run-time column; outputs not stored)
+notebook-times: $(STAMP)
+	$(PY) benchmarks/notebook_times.py
 
 ## re-run every notebook top to bottom and store its outputs (maintainers)
 notebooks: $(STAMP)

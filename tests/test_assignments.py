@@ -1,7 +1,10 @@
 """The course's own exercises: student notebooks current, runnable, and stopping at the first exercise.
 
 The full notebooks' solutions are checked by nbval (`make test` runs every notebook,
-and each exercise's check cell raises when a solution is wrong).
+and each exercise's check cell raises when a solution is wrong). A student notebook's
+code up to its first exercise is the full notebook's code, which nbval runs in the same
+`make test`; running each student notebook again (about 3 minutes, mostly notebooks 04
+and 05's fits) is marked ``slow`` and left to `make test-slow`, which CI runs.
 """
 from pathlib import Path
 
@@ -55,6 +58,29 @@ def _first_exercise(nb) -> tuple[int, int]:
     return answer, test
 
 
+def _code_before(nb, stop: int) -> list[str]:
+    return [c.source for c in nb.cells[:stop] if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
+def test_student_notebook_runs_the_full_notebooks_code_up_to_its_first_exercise(path):
+    full_path = ROOT / course.NOTEBOOK_DIR / path.name
+    assert full_path.exists(), f"{path.name} has no full notebook {full_path.relative_to(ROOT)}"
+    student, full = nbformat.read(path, as_version=4), nbformat.read(full_path, as_version=4)
+    answer, test = _first_exercise(student)
+    full_answer, _ = _first_exercise(full)
+    mine, theirs = _code_before(student, answer), _code_before(full, full_answer)
+    assert mine == theirs, (
+        f"{path.relative_to(ROOT)}: the code before the first exercise differs from "
+        f"{full_path.relative_to(ROOT)}'s "
+        f"({len(mine)} vs {len(theirs)} cells; first difference at code cell "
+        f"{next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), min(len(mine), len(theirs)))})")
+    stub = student.cells[answer].source
+    assert "raise NotImplementedError()" in stub and "### BEGIN SOLUTION" not in stub, \
+        f"{path.name} cell {answer}: the first answer cell must be cut to a stub that raises, got {stub!r}"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
 def test_student_notebook_runs_to_its_first_exercise_and_stops_there(path):
     nb = nbformat.read(path, as_version=4)

@@ -5,8 +5,10 @@ import re
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
+from nbclient.exceptions import CellExecutionError
 
 from fido_lib.concrete import stable_concrete_dropout
 from fido_lib.timing import format_seconds, forward_backward, median_times, memory_bound_reference
@@ -127,3 +129,39 @@ def test_median_times_sets_and_restores_threads():
     assert seen == [1] and torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads"):
         median_times({"a": lambda: None}, threads=0)
+
+
+NOTEBOOK_TIMES = Path(__file__).resolve().parents[1] / "benchmarks" / "notebook_times.py"
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_notebook_times_runs_each_notebook_and_prints_one_row_each(tmp_path, capsys):
+    times = _load(NOTEBOOK_TIMES, "notebook_times")
+    paths = []
+    for name, code in (("a.ipynb", "import time\ntime.sleep(0.5)"), ("b.ipynb", "x = 1")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        nbformat.write(nb, tmp_path / name)
+        paths.append(tmp_path / name)
+    before = [p.read_bytes() for p in paths]
+    assert times.main([str(p) for p in paths]) == 0
+    rows = {k: v for k, v in _table(capsys.readouterr().out).items() if k != "notebook"}  # not the header
+    assert set(rows) == {"a.ipynb", "b.ipynb", "all"}
+    assert float(rows["a.ipynb"][0]) >= 0 and float(rows["all"][0]) >= float(rows["b.ipynb"][0])
+    assert [p.read_bytes() for p in paths] == before, "the notebooks on disk must not change"
+
+
+def test_notebook_times_refuses_a_missing_notebook_and_a_failing_one_fails(tmp_path, capsys):
+    times = _load(NOTEBOOK_TIMES, "notebook_times")
+    with pytest.raises(SystemExit):
+        times.main([str(tmp_path / "nope.ipynb")])
+    assert "no such notebook" in capsys.readouterr().err
+    bad = tmp_path / "bad.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), bad)
+    with pytest.raises(CellExecutionError):
+        times.main([str(bad)])

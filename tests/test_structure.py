@@ -4,6 +4,7 @@ no module over ~600 lines."""
 import ast
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import fido_lib
@@ -108,3 +109,24 @@ def test_every_module_defines_all_once(name):
 def test_no_module_is_over_600_lines(name):
     lines = len(MODULES[name].read_text("utf-8").splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES}): split it by idea"
+
+
+NOTEBOOKS = sorted((ROOT.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _first_import(lines, package):
+    return next((i for i, line in enumerate(lines)
+                 if line.startswith((f"import {package}", f"from {package}"))
+                 and line.split()[1].split(".")[0] == package), None)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_import_fido_lib_before_torch(path):
+    # fido_lib's OMP_WAIT_POLICY only takes effect if it is set before torch loads
+    # (fido_lib/__init__.py); on Binder and Colab no Makefile sets it for the kernel
+    nb = nbformat.read(path, as_version=4)
+    lines = [line for cell in nb.cells if cell.cell_type == "code" for line in cell.source.splitlines()]
+    first_torch, first_fido = _first_import(lines, "torch"), _first_import(lines, "fido_lib")
+    assert first_fido is not None, f"{path.name} never imports fido_lib"
+    assert first_torch is None or first_fido < first_torch, \
+        f"{path.name} imports torch (code line {first_torch}) before fido_lib (line {first_fido})"

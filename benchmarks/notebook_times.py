@@ -1,0 +1,89 @@
+"""How long each notebook takes, top to bottom, in a fresh kernel (the README's run-time column).
+
+    python benchmarks/notebook_times.py [NOTEBOOK ...] [--timeout S]
+
+Runs every notebook given (default: notebooks/[0-9][0-9]_*.ipynb) one after the other
+in a fresh kernel, the way a student's "Restart and run all" does, and prints one
+Markdown table: wall time from kernel start to the last cell's reply. The notebooks
+on disk are not changed (their outputs are not stored). The header names the CPU, the
+torch build and thread count, and the load average before and after, because a busy
+neighbour slows every number here (README: a shared CPU).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "unknown"
+
+
+def run_notebook(path: Path, timeout: int) -> float:
+    """Seconds from kernel start to the last cell's reply; raises if a cell fails."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to time (default: notebooks/[0-9][0-9]_*.ipynb)")
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds per cell (default 1200)")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    if args.timeout < 1:
+        parser.error(f"--timeout must be >= 1 second, got {args.timeout}")
+
+    import torch  # only for the header; each notebook runs in its own kernel
+
+    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical cores); Python {platform.python_version()}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    print(f"load average (1 / 5 / 15 min) before: {load_average()}")
+    print()
+    print("| notebook | run time, s |")
+    print("| --- | --- |")
+    total = 0.0
+    for path in paths:
+        seconds = run_notebook(path, args.timeout)
+        total += seconds
+        print(f"| {path.name} | {seconds:.0f} |", flush=True)
+    print(f"| all | {total:.0f} |")
+    print()
+    print(f"load average after: {load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
