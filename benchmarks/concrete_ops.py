@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,7 +34,13 @@ import torch
 
 from fido_lib import concrete as C
 from fido_lib.symbolic import float_thresholds
-from fido_lib.timing import format_seconds, forward_backward, median_times, memory_bound_reference
+from fido_lib.timing import (
+    format_seconds,
+    forward_backward,
+    machine_description,
+    median_times,
+    memory_bound_reference,
+)
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 TEMPS = (0.01, 0.1, 1.0, 10.0)
@@ -144,18 +148,6 @@ def check_requirements(fn, quick=False):
 
 
 # ------------------------------------------------------------------------- the run
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " / ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"CPU: {cpu}, {os.cpu_count()} logical cores; torch threads: {torch.get_num_threads()}; "
-            f"torch {torch.__version__}; Python {platform.python_version()}; load average (1/5/15 min): {load}")
-
-
 def build_variants(compile_default: bool) -> list[Variant]:
     variants = [
         Variant("Gal et al.: autograd through p = σ(θ)", gal_through_sigmoid),
@@ -231,7 +223,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
-    before = machine()
+    before = machine_description()
     variants = build_variants(compile_default=not args.no_compile)
     for v in variants:
         if v.fn is not None:
@@ -269,7 +261,7 @@ def main(argv=None) -> int:
     print(f"- Requirements checked by this run: logits in [−1e4, 1e4], noise random, 0 and 1, "
           f"T in {{{temps}}}; tails at u = 1/2 out to where σ(z)σ(−z)/T leaves each dtype.")
     print(f"- Machine at start: {before}")
-    print(f"- Machine at end: {machine()}")
+    print(f"- Machine at end: {machine_description()}")
     print(f"- Total run time: {time.perf_counter() - start:.0f} s")
     return 0
 

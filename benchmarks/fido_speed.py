@@ -12,9 +12,12 @@ different days):
    script starts itself (one process spinning on a core), interleaved
    quiet/busy/quiet/busy. Goal: busy ÷ quiet ≤ 2.5. ``--cause`` repeats the pair in
    fresh processes with OpenMP's busy-wait (``OMP_WAIT_POLICY=ACTIVE``), with the
-   passive wait fido_lib sets, and with one thread, to show where the slowdown comes from.
+   passive wait fido_lib sets, and with one thread, to show where the slowdown comes from,
+   and once more with glibc's malloc defaults (``FIDO_LIB_MALLOC=glibc``: freed memory
+   returned to the kernel and faulted back in every pass) against fido_lib's settings.
 3. **Memory** — peak resident memory (``ru_maxrss``) of a fresh process that loads
-   the classifier and runs one ``FidoConfig()`` fit. Goal: ≤ 1 GB.
+   the classifier and runs one ``FidoConfig()`` fit, with fido_lib's malloc settings
+   and with glibc's defaults. Goal: ≤ 1 GB.
 
 ``--levers`` adds the per-pass lever table (forward + backward to the input of a
 batch of 8): the caller's classifier as given, the frozen copy, BatchNorm folded,
@@ -36,7 +39,6 @@ if os.environ.get("FIDO_BENCH_UNSET_WAIT_POLICY") != "1":
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -46,21 +48,12 @@ import time  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import fido_lib  # noqa: E402
 from fido_lib import classifiers, fastpath, fido, images  # noqa: E402
+from fido_lib.timing import cpu_name  # noqa: E402
 
 PUBLISHED = dict(iterations=100, batch_size=8, mask_size=None, fast=False, precision="float32")
 BUSY_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed_fit(clf, photo, target, config):
@@ -222,8 +215,10 @@ def cause_child(photo_name, threads, repeats):
     print(json.dumps({"quiet": q, "busy": b}))
 
 
-def child(args, env_policy=None):
+def child(args, env_policy=None, malloc=None):
     env = dict(os.environ)
+    if malloc is not None:
+        env["FIDO_LIB_MALLOC"] = malloc
     if env_policy == "unset":
         env.pop("OMP_WAIT_POLICY", None)
         env["FIDO_BENCH_UNSET_WAIT_POLICY"] = "1"
@@ -255,7 +250,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
-    note = f"{threads} torch threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
+    note = (f"{threads} torch threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+            f"malloc settings {fido_lib.MALLOC}")
 
     clf = classifiers.load("efficientnet_lite0")
     photo = images.sample(args.photo)
@@ -296,16 +292,20 @@ def main(argv=None):
         for label, policy, n in (("2 threads, OMP_WAIT_POLICY unset (libgomp's default: spin, then sleep)", "unset", 2),
                                  ("2 threads, OMP_WAIT_POLICY=ACTIVE (spinning)", "ACTIVE", 2),
                                  ("2 threads, OMP_WAIT_POLICY=PASSIVE (fido_lib's)", "PASSIVE", 2),
-                                 ("1 thread", "PASSIVE", 1)):
+                                 ("1 thread", "PASSIVE", 1),
+                                 ("2 threads, PASSIVE, glibc's malloc defaults (FIDO_LIB_MALLOC=glibc)",
+                                  "PASSIVE+glibc", 2)):
             argv = ["--cause-child", "--threads", str(n), "--repeats", str(args.repeats), "--photo", args.photo]
-            r = child(argv, policy)
+            policy, _, malloc = policy.partition("+")
+            r = child(argv, policy, malloc or None)
             print(f"| {label} | {r['quiet']:.1f} | {r['busy']:.1f} | {r['busy'] / r['quiet']:.2f} |")
 
     extra = ["--threads", str(args.threads)] if args.threads else []
     r = child(["--rss-child", "--photo", args.photo] + extra)
+    g = child(["--rss-child", "--photo", args.photo] + extra, malloc="glibc")
     print("\n### 3. Memory: a fresh process, classifier loaded, one FidoConfig() fit\n")
     print(f"peak RSS {r['peak_mb']:.0f} MB (before the fit {r['before_fit_mb']:.0f} MB; goal ≤ 1024 MB) → "
-          f"{'met' if r['peak_mb'] <= 1024 else 'NOT met'}")
+          f"{'met' if r['peak_mb'] <= 1024 else 'NOT met'}; with glibc's malloc defaults {g['peak_mb']:.0f} MB")
     return 0
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -21,25 +20,16 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from fido_lib.timing import machine_description
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_average() -> str:
     try:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on every platform
-        return "unknown"
+    except (AttributeError, OSError):  # not on every platform
+        return "n/a"
 
 
 def run_notebook(path: Path, timeout: int) -> float:
@@ -65,12 +55,7 @@ def main(argv=None) -> int:
     if args.timeout < 1:
         parser.error(f"--timeout must be >= 1 second, got {args.timeout}")
 
-    import torch  # only for the header; each notebook runs in its own kernel
-
-    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical cores); Python {platform.python_version()}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    print(f"load average (1 / 5 / 15 min) before: {load_average()}")
+    print(machine_description())  # each notebook runs in its own kernel with this environment
     print()
     print("| notebook | run time, s |")
     print("| --- | --- |")

@@ -20,17 +20,14 @@ Import what you need, e.g. ``from fido_lib.concrete import drop_mask`` or
 ``from fido_lib.experiments import variance``.
 """
 
-import os as _os
-import sys as _sys
+from . import _runtime
 
-# On a shared CPU (Binder, Colab: two cores, often one of them busy) OpenMP's waiting
-# threads spin for a core that is taken, and every parallel region waits for them: a
-# FIDO fit ran ~4x slower beside one busy process. Sleeping waiters fix it
-# (benchmarks/fido_speed.py measures both). libgomp reads this once, when torch loads,
-# so it only helps if fido_lib is imported first; a user's own setting wins.
-if "torch" not in _sys.modules:
-    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Process settings measured to matter for FIDO on a small or shared CPU (fido_lib/_runtime.py):
+# OpenMP's waiting threads sleep instead of spinning (only if fido_lib is imported before
+# torch), and glibc keeps freed activation memory instead of faulting it back in every pass.
+_runtime.sleep_waiting_threads()
+MALLOC = _runtime.keep_freed_memory()
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["MALLOC", "__version__"]

@@ -8,6 +8,8 @@ rounds.
 """
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +18,8 @@ import torch
 
 from ._util import check_int, num_threads, resolve_device, synchronize
 
-__all__ = ["forward_backward", "memory_bound_reference", "median_times", "format_seconds"]
+__all__ = ["cpu_name", "forward_backward", "format_seconds", "machine_description", "memory_bound_reference",
+           "median_times"]
 
 
 def forward_backward(fn: Callable, logit: torch.Tensor, temp: float, u: torch.Tensor) -> Callable[[], None]:
@@ -108,3 +111,30 @@ def format_seconds(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds * 1e6:.3g} µs"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine_description() -> str:
+    """One line for a timing report: CPU, cores, torch threads and build, Python, load average.
+
+    Timings mean little without it: another CPU, thread count or a busy neighbour moves
+    every number, so each benchmark prints this above its table.
+    """
+    try:
+        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):  # not on every platform
+        load = "n/a"
+    return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch threads: {torch.get_num_threads()}; "
+            f"torch {torch.__version__}; Python {platform.python_version()}; "
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average (1/5/15 min): {load}")

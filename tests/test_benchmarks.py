@@ -11,7 +11,14 @@ import torch
 from nbclient.exceptions import CellExecutionError
 
 from fido_lib.concrete import stable_concrete_dropout
-from fido_lib.timing import format_seconds, forward_backward, median_times, memory_bound_reference
+from fido_lib.timing import (
+    cpu_name,
+    format_seconds,
+    forward_backward,
+    machine_description,
+    median_times,
+    memory_bound_reference,
+)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "concrete_ops.py"
 
@@ -165,3 +172,10 @@ def test_notebook_times_refuses_a_missing_notebook_and_a_failing_one_fails(tmp_p
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), bad)
     with pytest.raises(CellExecutionError):
         times.main([str(bad)])
+
+
+def test_machine_description_names_the_cpu_threads_build_and_load():
+    line = machine_description()
+    assert cpu_name() in line and f"torch {torch.__version__}" in line
+    assert f"torch threads: {torch.get_num_threads()}" in line and "load average" in line
+    assert cpu_name().strip() and "\n" not in line
