@@ -73,6 +73,10 @@ def test_freed_activations_are_kept_instead_of_faulted_back_in():
     status, kept = _faults_per_pass()
     glibc_status, returned = _faults_per_pass(FIDO_LIB_MALLOC="glibc")
     assert status == "applied" and glibc_status == "skipped: FIDO_LIB_MALLOC=glibc"
+    if returned < 5000:
+        # a glibc whose defaults do not fault here: nothing to cut, but never worse
+        assert kept <= returned + 100, f"{kept} page faults per pass with the settings, {returned} without"
+        return
     # at least a 4x cut where glibc's defaults fault (measured here, 1 thread: 1 200-2 500
     # against ~22 000 faults per pass; with 2 threads 0 against ~55 000)
-    assert kept <= 0.25 * returned + 100, f"{kept} page faults per pass with the settings, {returned} without"
+    assert kept <= 0.25 * returned, f"{kept} page faults per pass with the settings, {returned} without"
