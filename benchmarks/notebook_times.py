@@ -12,7 +12,6 @@ neighbour slows every number here (README: a shared CPU).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,21 +19,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from fido_lib.timing import machine_description
+from fido_lib.timing import load_average, machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except (AttributeError, OSError):  # not on every platform
-        return "n/a"
-
-
-def run_notebook(path: Path, timeout: int) -> float:
+def run_notebook(nb, path: Path, timeout: int) -> float:
     """Seconds from kernel start to the last cell's reply; raises if a cell fails."""
-    nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
@@ -54,14 +45,20 @@ def main(argv=None) -> int:
         parser.error(f"no such notebook: {', '.join(missing)}")
     if args.timeout < 1:
         parser.error(f"--timeout must be >= 1 second, got {args.timeout}")
+    notebooks = {}
+    for path in paths:  # all read before any runs: a broken file fails at once, not after minutes
+        try:
+            notebooks[path] = nbformat.read(path, as_version=4)
+        except Exception as error:  # nbformat raises several types for a file that is not a notebook
+            parser.error(f"{path} is not a readable notebook: {error}")
 
     print(machine_description())  # each notebook runs in its own kernel with this environment
     print()
     print("| notebook | run time, s |")
     print("| --- | --- |")
     total = 0.0
-    for path in paths:
-        seconds = run_notebook(path, args.timeout)
+    for path, nb in notebooks.items():
+        seconds = run_notebook(nb, path, args.timeout)
         total += seconds
         print(f"| {path.name} | {seconds:.0f} |", flush=True)
     print(f"| all | {total:.0f} |")

@@ -5,16 +5,16 @@ Both are process-wide, so each one steps aside when the user has chosen for them
 * **OpenMP waiting threads sleep** (``OMP_WAIT_POLICY=PASSIVE``). On a shared CPU
   (Binder, Colab: two cores, often one of them busy) spinning threads wait for a core
   that is taken and every parallel region waits for them: beside one busy process a
-  FIDO fit was 8.4× slower with libgomp's default and 1.5× with passive waiting. The
+  FIDO fit was 8–9× slower with libgomp's default and 1.5× with passive waiting. The
   OpenMP runtime reads the variable once, when torch loads, so it only helps if
   fido_lib is imported first; a user's own setting wins.
 * **glibc keeps freed activation memory** (``mallopt``: ``M_MMAP_THRESHOLD`` at its
   maximum of 32 MiB, ``M_TRIM_THRESHOLD`` 256 MiB). By default glibc returns large
   freed blocks to the kernel, and every classifier pass then faults the same pages back
   in, zeroed: a fresh process that fits once spent 5–7 s in the kernel on 2–4 million
-  minor page faults. Keeping the memory made a ``FidoConfig()`` fit 10–20 % faster
-  for a peak memory within ~20 MB of glibc's (a 1 GiB trim threshold was no faster and
-  peaked ~90 MB higher). Skipped off glibc, when the user tunes malloc
+  minor page faults. Keeping the memory made a ``FidoConfig()`` fit 10–20 % faster;
+  the price is a higher peak (910–1013 MB over 8 fresh processes against 902–941 MB
+  over 6 with glibc's defaults; a 1 GiB trim threshold was no faster). Skipped off glibc, when the user tunes malloc
   (``MALLOC_*`` or ``GLIBC_TUNABLES`` in the environment), and with
   ``FIDO_LIB_MALLOC=glibc``, which keeps glibc's defaults.
 """

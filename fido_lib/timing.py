@@ -18,8 +18,8 @@ import torch
 
 from ._util import check_int, num_threads, resolve_device, synchronize
 
-__all__ = ["cpu_name", "forward_backward", "format_seconds", "machine_description", "memory_bound_reference",
-           "median_times"]
+__all__ = ["cpu_name", "forward_backward", "format_seconds", "load_average", "machine_description",
+           "memory_bound_reference", "median_times"]
 
 
 def forward_backward(fn: Callable, logit: torch.Tensor, temp: float, u: torch.Tensor) -> Callable[[], None]:
@@ -125,16 +125,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def load_average() -> str:
+    """The 1 / 5 / 15-minute load averages as ``'0.52 / 0.61 / 0.70'``; ``'n/a'`` where the OS has none."""
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):  # not on every platform
+        return "n/a"
+
+
 def machine_description() -> str:
     """One line for a timing report: CPU, cores, torch threads and build, Python, load average.
 
     Timings mean little without it: another CPU, thread count or a busy neighbour moves
     every number, so each benchmark prints this above its table.
     """
-    try:
-        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except (AttributeError, OSError):  # not on every platform
-        load = "n/a"
     return (f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; torch threads: {torch.get_num_threads()}; "
             f"torch {torch.__version__}; Python {platform.python_version()}; "
-            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average (1/5/15 min): {load}")
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
+            f"load average (1/5/15 min): {load_average()}")

@@ -67,7 +67,7 @@ def test_student_notebook_runs_the_full_notebooks_code_up_to_its_first_exercise(
     full_path = ROOT / course.NOTEBOOK_DIR / path.name
     assert full_path.exists(), f"{path.name} has no full notebook {full_path.relative_to(ROOT)}"
     student, full = nbformat.read(path, as_version=4), nbformat.read(full_path, as_version=4)
-    answer, test = _first_exercise(student)
+    answer, _ = _first_exercise(student)
     full_answer, _ = _first_exercise(full)
     mine, theirs = _code_before(student, answer), _code_before(full, full_answer)
     assert mine == theirs, (
