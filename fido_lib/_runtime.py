@@ -24,6 +24,7 @@ import ctypes
 import os
 import platform
 import sys
+import warnings
 
 __all__ = ["MALLOC_SETTINGS", "keep_freed_memory", "sleep_waiting_threads"]
 
@@ -43,8 +44,13 @@ def sleep_waiting_threads(environ=os.environ, modules=sys.modules) -> bool:
 
 def keep_freed_memory(environ=os.environ) -> str:
     """Ask glibc to keep freed memory (:data:`MALLOC_SETTINGS`); returns what was done and why."""
-    if environ.get("FIDO_LIB_MALLOC", "") == "glibc":
+    choice = environ.get("FIDO_LIB_MALLOC", "")
+    if choice == "glibc":
         return "skipped: FIDO_LIB_MALLOC=glibc"
+    if choice:
+        # a warning, not an error: a typo in an environment variable must not break the import
+        warnings.warn(f"FIDO_LIB_MALLOC must be 'glibc' (keep glibc's malloc defaults) or unset, got {choice!r}; "
+                      "applying fido_lib's malloc settings", RuntimeWarning, stacklevel=2)
     chosen = sorted(k for k in environ if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")
     if chosen:
         return f"skipped: the user tunes malloc ({', '.join(chosen)})"

@@ -80,3 +80,9 @@ def test_freed_activations_are_kept_instead_of_faulted_back_in():
     # at least a 4x cut where glibc's defaults fault (measured here, 1 thread: 1 200-2 500
     # against ~22 000 faults per pass; with 2 threads 0 against ~55 000)
     assert kept <= 0.25 * returned, f"{kept} page faults per pass with the settings, {returned} without"
+
+
+def test_an_unknown_malloc_choice_is_named_in_a_warning():
+    with pytest.warns(RuntimeWarning, match=r"FIDO_LIB_MALLOC must be 'glibc'.*'Glibc'"):
+        result = _runtime.keep_freed_memory({"FIDO_LIB_MALLOC": "Glibc"})
+    assert result == "applied" if GLIBC else result.startswith("skipped")
