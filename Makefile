@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export OMP_WAIT_POLICY ?= PASSIVE
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: venv lint test test-slow unit nbval nbval-portable lab figures bench notebook-times notebooks clean badges assignments fork browser-test
+.PHONY: venv lint test test-slow unit nbval nbval-portable lab figures bench notebook-times notebooks clean badges assignments fork browser-test book book-test
 
 venv: $(STAMP)
 
@@ -47,8 +47,10 @@ nbval-portable: $(STAMP)
 	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(PY) -m pytest -q $(NBVAL) notebooks
 
 ## JupyterLab on the notebooks
+# root (a container, this project's machines) must say --allow-root, or JupyterLab refuses to start
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
 
 ## regenerate figures/*.png from the library
 figures: $(STAMP)
@@ -90,5 +92,19 @@ fork: $(STAMP)
 browser-test: $(STAMP)
 	PY="$(CURDIR)/$(PY)" tests/browser/run.sh
 
+## the course book, both editions, built offline from the notebooks' stored outputs:
+## build/book/student/html and build/book/instructor/html (fido_lib/course/book.py; needs Python >= 3.11)
+BOOK_STAMP := $(VENV)/.book-installed
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	$(PY) -m fido_lib.course.book --out build/book
+
+## both editions of the book in headless Chromium (served on 127.0.0.1; installs chromium and npm packages when missing)
+book-test: book
+	PY="$(CURDIR)/$(PY)" tests/browser/book.sh
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build/book

@@ -7,6 +7,7 @@ One module per idea, introduced by the notebook that explains it. The core libra
 * ``timing`` — interleaved median timings against a memory-bound reference — 03, benchmarks
 * ``classifiers``, ``images``, ``infill``, ``fido``, ``metrics``, ``widgets`` — FIDO masks — 04
 * ``toy_birds`` — ground-truth images and the shipped toy-bird CNN — 06
+* ``baselines`` — Captum's saliency, integrated gradients, GradientShap, occlusion in FIDO's format — 07
 * ``ops`` (blur, log-odds, total variation) and ``stats`` (exact paired tests, bootstrap) — shared helpers
 * ``plotting`` — every figure; ``checks`` and ``course`` — exercises, assignments, badges
 
@@ -14,6 +15,8 @@ The experiments that use it (``fido_lib.experiments``; the core never imports th
 
 * ``experiments.variance`` — the supplement's S2 gradient-variance experiment — 05
 * ``experiments.mask_quality`` — mask quality against mini-batch size — 06
+* ``experiments.baseline_comparison``, ``experiments.fido_settings`` — FIDO against the baselines,
+  a cheaper FIDO setting — 07
 * ``experiments.toy_birds_training`` — how the shipped toy-bird CNN was trained
 
 Import what you need, e.g. ``from fido_lib.concrete import drop_mask`` or

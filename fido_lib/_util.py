@@ -19,6 +19,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_real",
+    "check_seed",
     "num_threads",
     "progress_bar",
     "resolve_device",
@@ -56,6 +57,16 @@ def check_int(name, value, *, low=None, high=None) -> int:
         hi = "" if high is None else f"<= {high}"
         raise ValueError(f"{name} must be an int {' and '.join(s for s in (lo, hi) if s)}, got {value}")
     return value
+
+
+#: Seeds a ``torch.Generator`` takes: ``manual_seed`` reads a 64-bit integer (negative
+#: values wrap), and anything outside raised torch's bare "Overflow when unpacking long long".
+SEED_RANGE = (-(2**63), 2**64 - 1)
+
+
+def check_seed(name, value) -> int:
+    """``value`` as an ``int`` seed in :data:`SEED_RANGE` (``bool`` and floats refused)."""
+    return check_int(name, value, low=SEED_RANGE[0], high=SEED_RANGE[1])
 
 
 def check_bool(name, value) -> bool:

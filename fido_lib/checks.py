@@ -16,14 +16,20 @@ as a failed test) with a message a student can act on when it is not::
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import numbers
+import sys
 
 import numpy as np
 import torch
 
+from ._util import check_int, check_seed
+
 __all__ = [
+    "MAX_NUMEL",
+    "MAX_POINTS",
     "CheckFailed",
     "check_better_than",
     "check_gradient",
@@ -32,6 +38,12 @@ __all__ = [
     "check_tensor_close",
     "check_within",
 ]
+
+
+#: Largest ``max_numel`` :func:`check_gradient` takes: each element costs two forward passes.
+MAX_NUMEL = 100_000
+#: Most random points :func:`check_sympy_equal` evaluates (each at 30 digits with mpmath).
+MAX_POINTS = 10_000
 
 
 class CheckFailed(AssertionError):
@@ -59,21 +71,106 @@ def _check_tolerance(label: str, value) -> float:
 
 
 def _as_tensor(name: str, value, role: str) -> torch.Tensor:
-    """A CPU tensor from a tensor, array or number; a wrong kind fails with a hint."""
+    """A plain CPU tensor of its own from a tensor, array, number or nested list of them.
+
+    The answer is converted once, by its type, without calling any method it brings
+    (no ``__torch_function__``, ``__float__``, ``__iter__`` or ``__array__`` of a
+    subclass): a value cannot lie to the comparison, nor run code while the reference
+    is in scope. Python floats become float64 (``torch.tensor(0.1)`` would be float32
+    and hide differences below 1e-7); a wrong kind fails with a hint.
+    """
     if value is None:
         _fail(name, f"{role} is None — did the function forget to `return` its result?")
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        return torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, bool):
-        return torch.tensor(value)
-    if isinstance(value, (list, tuple)):
-        try:
-            return torch.tensor(value)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    _fail(name, f"{role} must be a tensor, an array or a number, got {type(value).__name__}")
+    try:
+        return _plain(value, 0)
+    except _NotPlain as why:
+        _fail(name, f"{role} {why}")
+    except (TypeError, ValueError, RuntimeError) as error:  # e.g. a meta tensor, an int beyond int64
+        _fail(name, f"{role} cannot be read as numbers: {type(error).__name__}: {error}")
+
+
+class _NotPlain(Exception):
+    """Why a value is not a tensor, an array or a number (the message completes "your result …")."""
+
+
+_MAX_NESTING = 32
+_PLAIN_NUMBERS = ((int, int.__index__, torch.int64), (float, float.__float__, torch.float64),
+                  (complex, complex.__complex__, torch.complex128))
+_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t not in (np.object_, np.str_, np.bytes_, np.void))
+#: Number types of these packages are read with their own ``float()`` / ``int()``.
+_NUMBER_LIBRARIES = ("fractions", "decimal", "sympy", "mpmath")
+
+
+def _library_class(cls) -> bool:
+    """Whether ``cls`` is the class its ``__module__`` and ``__qualname__`` name in one of
+    ``_NUMBER_LIBRARIES`` (a class that only claims that module is not)."""
+    module = sys.modules.get(type.__getattribute__(cls, "__module__") or "")
+    if module is None or module.__name__.split(".")[0] not in _NUMBER_LIBRARIES:
+        return False
+    found = module
+    for part in type.__getattribute__(cls, "__qualname__").split("."):
+        found = getattr(found, part, None)
+    return found is cls
+
+
+def _plain(value, depth: int) -> torch.Tensor:
+    kind = type(value)  # never isinstance: it would ask the value's own __class__
+    if issubclass(kind, torch.Tensor):
+        return _plain_tensor(value)
+    if issubclass(kind, np.ndarray):
+        array = np.ndarray.view(value, np.ndarray)  # the data, without the subclass's methods
+        if array.dtype.hasobject or array.dtype.kind not in "biufc":
+            raise _NotPlain(f"is an array of {array.dtype}, not of numbers")
+        return torch.from_numpy(array.copy())
+    if kind is bool or kind is np.bool_:
+        if depth == 0:
+            raise _NotPlain(f"must be a tensor, an array or a number, got {kind.__name__}")
+        return torch.tensor(bool(value))
+    for base, read, dtype in _PLAIN_NUMBERS:
+        if issubclass(kind, base):  # a subclass's value, read by the base type's own method
+            return torch.tensor(read(value), dtype=dtype)
+    if kind in _NUMPY_SCALARS:
+        return torch.from_numpy(np.array(value))
+    if issubclass(kind, numbers.Number) and _library_class(kind):
+        if issubclass(kind, numbers.Integral):
+            return torch.tensor(int(value), dtype=torch.int64)
+        if issubclass(kind, numbers.Real):
+            return torch.tensor(float(value), dtype=torch.float64)
+        return torch.tensor(complex(value), dtype=torch.complex128)
+    if issubclass(kind, (list, tuple)):
+        if depth >= _MAX_NESTING:
+            raise _NotPlain(f"is nested more than {_MAX_NESTING} lists deep")
+        iterate = list.__iter__ if issubclass(kind, list) else tuple.__iter__  # not a subclass's own
+        items = [_plain(item, depth + 1) for item in iterate(value)]
+        if not items:
+            return torch.zeros(0, dtype=torch.float64)
+        if len({tuple(t.shape) for t in items}) > 1:
+            raise _NotPlain("is a ragged list: its items have different shapes")
+        dtype = functools.reduce(torch.promote_types, (t.dtype for t in items))
+        return torch.stack([t.to(dtype) for t in items])
+    if issubclass(kind, numbers.Number):
+        raise _NotPlain(f"is a {kind.__module__}.{kind.__qualname__}, not a plain number: convert it with "
+                        "float() or int() before the check")
+    raise _NotPlain(f"must be a tensor, an array or a number, got {kind.__name__}")
+
+
+def _plain_tensor(value) -> torch.Tensor:
+    """A plain ``torch.Tensor`` copy of a tensor or tensor subclass, on the CPU, detached.
+
+    Read with torch's own methods and ``__torch_function__`` disabled, so a subclass
+    cannot answer for itself (e.g. ``torch.equal`` → True); a subclass that intercepts
+    torch's dispatch (a wrapper without data of its own) is refused.
+    """
+    with torch._C.DisableTorchFunction():
+        if "Python" in repr(torch._C._dispatch_keys(value)):
+            raise _NotPlain(f"is a {type(value).__name__}, a tensor subclass that intercepts torch's "
+                            "dispatch: return a plain torch.Tensor")
+        plain = torch._C.TensorBase.detach(value)
+        if plain.layout != torch.strided:
+            plain = torch._C.TensorBase.to_dense(plain)
+        plain = torch._C.TensorBase.cpu(plain)
+        plain = torch._C.TensorBase.clone(plain)
+        return torch._C.TensorBase.as_subclass(plain, torch.Tensor)
 
 
 def _index(flat_index: int, shape) -> tuple:
@@ -175,9 +272,13 @@ def _forward(name: str, fn, args) -> torch.Tensor:
     out = fn(*args)
     if out is None:
         _fail(name, "the function returned None — did it forget to `return` its result?")
-    if not isinstance(out, torch.Tensor):
+    if not issubclass(type(out), torch.Tensor):
         _fail(name, f"the function must return a tensor, got {type(out).__name__}")
-    return out
+    with torch._C.DisableTorchFunction():  # a plain tensor, still attached to the autograd graph
+        if "Python" in repr(torch._C._dispatch_keys(out)):
+            _fail(name, f"the function returned a {type(out).__name__}, a tensor subclass that intercepts "
+                        "torch's dispatch: return a plain torch.Tensor")
+        return torch._C.TensorBase.as_subclass(out, torch.Tensor)
 
 
 def _gradients(name: str, out: torch.Tensor, args: list, grad_output: torch.Tensor, arg_names, who: str) -> list:
@@ -237,8 +338,16 @@ def check_gradient(name, fn, inputs, reference=None, *, arg_names=None, rtol=1e-
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     if reference is not None and not callable(reference):
         raise TypeError(f"reference must be callable or None, got {type(reference).__name__}")
-    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not step > 0:
-        raise ValueError(f"step must be a number > 0, got {step!r}")
+    if isinstance(step, bool) or not isinstance(step, numbers.Real):
+        raise TypeError(f"step must be a number, got {type(step).__name__} {step!r}")
+    if not (math.isfinite(step) and 0 < step <= 1):  # inf or NaN steps made every answer look wrong
+        raise ValueError(f"step must be a finite number in (0, 1], got {step!r}")
+    _check_tolerance("rtol", rtol)
+    _check_tolerance("atol", atol)
+    check_seed("seed", seed)
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_int("max_numel", max_numel, low=1, high=MAX_NUMEL)
     inputs = _inputs_tuple(inputs)
     if not any(isinstance(x, torch.Tensor) and x.is_floating_point() for x in inputs):
         raise ValueError("inputs must contain at least one floating-point tensor to differentiate")
@@ -252,21 +361,30 @@ def check_gradient(name, fn, inputs, reference=None, *, arg_names=None, rtol=1e-
     generator = torch.Generator().manual_seed(int(seed))
     grad_output = torch.randn(out.shape, generator=generator, dtype=out.dtype if out.is_floating_point()
                               else torch.float64).to(out.device)
+    # the student's backward runs before any reference value exists (it cannot look one up)
+    try:
+        got, got_failed = {i: _as_tensor(name, g, "your gradient")
+                           for i, g in _gradients(name, out, args, grad_output, arg_names, "your")}, None
+    except CheckFailed as failure:  # reported after the forward check: a wrong forward explains it
+        got, got_failed = {}, failure
     if reference is not None:
         ref_args = _prepared(inputs, dtype)
         ref_out = _forward(f"{name} (reference)", reference, ref_args)
         _quietly(check_tensor_close, f"{name} forward", out, ref_out, rtol=rtol, atol=atol)
+        if got_failed is not None:
+            raise got_failed
         expected = _gradients(name, ref_out, ref_args, grad_output, arg_names, "the reference")
         source = "the reference's autograd gradient"
     else:
+        if got_failed is not None:
+            raise got_failed
         expected = _numerical_gradients(fn, args, grad_output, step)
         source = f"central differences (h={step:g})"
-    got = dict(_gradients(name, out, args, grad_output, arg_names, "your"))
     worst = 0.0
     for i, expected_grad in expected:
         label = f"{name}, gradient w.r.t. {_arg_label(i, arg_names)}"
         _quietly(check_tensor_close, label, got[i], expected_grad, rtol=rtol, atol=atol)
-        worst = max(worst, (got[i].detach() - expected_grad.detach()).abs().max().item())
+        worst = max(worst, (got[i].to(torch.float64) - expected_grad.detach().to(torch.float64)).abs().max().item())
     _ok(name, f"gradient matches {source} for {len(expected)} argument(s) — max |diff| {worst:.1e}")
 
 
@@ -285,17 +403,25 @@ def check_sympy_equal(name, got, expected, *, points=12, seed=0, low=0.05, high=
     naming symbols that only one side has (a symbol made with other assumptions is a
     different symbol to sympy) or the first point where the two differ, with both values.
     """
+    import mpmath
     import sympy as sp
 
     name = _check_name(name)
+    check_int("points", points, low=1, high=MAX_POINTS)
+    check_int("seed", seed, low=0)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)) \
+            or not low < high:
+        raise ValueError(f"low and high must be finite numbers with low < high, got {low!r} and {high!r}")
     if got is None:
         _fail(name, "your expression is None — did you assign or return it?")
-    if callable(got) and not isinstance(got, sp.Basic):
+    if callable(got) and not issubclass(type(got), sp.Basic):
         _fail(name, "got a Python function; pass the sympy expression (e.g. the function's result)")
+    got_e = _plain_sympy(name, got)
     try:
-        got_e, expected_e = sp.sympify(got), sp.sympify(expected)
+        expected_e = sp.sympify(expected)
     except (sp.SympifyError, TypeError) as error:
-        _fail(name, f"could not read your answer as a sympy expression ({error})")
+        raise TypeError(f"expected must be a sympy expression or a number, got {type(expected).__name__}: "
+                        f"{error}") from None
     extra = got_e.free_symbols - expected_e.free_symbols
     if extra:
         same_name = {s.name for s in extra} & {s.name for s in expected_e.free_symbols}
@@ -310,13 +436,63 @@ def check_sympy_equal(name, got, expected, *, points=12, seed=0, low=0.05, high=
     f_got, f_expected = sp.lambdify(symbols, got_e, "mpmath"), sp.lambdify(symbols, expected_e, "mpmath")
     for _ in range(points):
         values = [float(v) for v in rng.uniform(low, high, size=len(symbols))]
-        a, b = complex(f_got(*values)), complex(f_expected(*values))
+        with mpmath.workdps(30):  # whatever precision the notebook left mpmath at
+            a, b = complex(f_got(*values)), complex(f_expected(*values))
         if not (abs(a - b) <= 1e-9 * max(1.0, abs(b))):
             at = ", ".join(f"{s}={v:.4g}" for s, v in zip(symbols, values))
             show = lambda z: _fmt(z.real) if abs(z.imag) < 1e-12 else f"{z:.6g}"  # noqa: E731
             _fail(name, f"differs from the reference at {at or 'every point'}: got {show(a)}, expected {show(b)}")
     _ok(name, f"equal to the reference at {points} random points "
               "(sympy could not simplify the difference to 0 by itself)")
+
+
+_MAX_SYMPY_NODES = 100_000
+#: What sympy itself puts into the class of an undefined function ``sp.Function("f")``.
+_UNDEFINED_FUNCTION_KEYS = frozenset({"_kwargs", "__module__", "__doc__", "_explicit_class_assumptions",
+                                      "default_assumptions", "_prop_handler", "name", "_sage_", "_nargs"})
+
+
+def _sympy_class(cls) -> bool:
+    """One of sympy's own classes, or the class of an undefined function made by ``sp.Function``
+    without methods of its own (a subclass a student wrote could answer ``got - expected = 0``)."""
+    from sympy.core.function import UndefinedFunction
+
+    if type(cls) is UndefinedFunction:
+        return all(key in _UNDEFINED_FUNCTION_KEYS or (key.startswith("is_") and value in (True, False, None))
+                   for key, value in type.__getattribute__(cls, "__dict__").items())
+    module = sys.modules.get(type.__getattribute__(cls, "__module__") or "")
+    return module is not None and module.__name__.split(".")[0] == "sympy" and _library_class(cls)
+
+
+def _plain_sympy(name: str, value):
+    """``value`` as a sympy expression, refused unless every node of it is sympy's own.
+
+    Read by type, so no method of the answer runs (neither ``__sub__`` nor ``__sympy__``);
+    a number becomes a sympy number. Strings are refused: sympify would evaluate them.
+    """
+    import sympy as sp
+
+    kind = type(value)
+    for base, read in ((int, int.__index__), (float, float.__float__)):
+        if issubclass(kind, base) and kind is not bool:
+            return sp.sympify(read(value))
+    if not issubclass(kind, sp.Basic):
+        hint = " (build it from the notebook's symbols, not a string)" if issubclass(kind, str) else ""
+        _fail(name, f"your answer must be a sympy expression, got {kind.__name__}{hint}")
+    todo, seen = [value], 0
+    while todo:
+        node = todo.pop()
+        seen += 1
+        if seen > _MAX_SYMPY_NODES:
+            _fail(name, f"your expression has more than {_MAX_SYMPY_NODES} nodes")
+        if issubclass(type(node), sp.Basic):
+            if not _sympy_class(type(node)):
+                _fail(name, f"your expression contains a {type(node).__qualname__}, which is not one of "
+                            "sympy's own classes: build it from sympy's functions and the notebook's symbols")
+            todo.extend(node.args)
+        elif type(node) not in (int, float, str, bool, type(None)):
+            _fail(name, f"your expression contains a {type(node).__name__}, not a sympy object")
+    return value
 
 
 def check_mask(name, mask, *, shape=None, area=None):
@@ -326,6 +502,9 @@ def check_mask(name, mask, *, shape=None, area=None):
     the mask covers). Reports the shape, range and area on success.
     """
     name = _check_name(name)
+    if shape is not None and (not isinstance(shape, (tuple, list, torch.Size)) or any(
+            isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in shape)):
+        raise TypeError(f"shape must be None or a tuple of sizes (ints >= 0) such as (4, 4), got {shape!r}")
     if area is not None:
         if (not isinstance(area, (tuple, list)) or len(area) != 2
                 or not all(isinstance(a, numbers.Real) and not isinstance(a, bool) for a in area)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
+import math
 import numbers
 from collections.abc import Sequence
 from importlib import resources
@@ -33,10 +35,13 @@ from torch import nn
 
 from . import toy_birds
 from ._util import resolve_device
+from .fastpath import model_dtype, private_copy
 from .images import to_tensor
 from .ops import log_odds as _log_odds
 
 __all__ = [
+    "MAX_ASPECT",
+    "MAX_SIDE",
     "Classifier",
     "OFFLINE_MODELS",
     "imagenet_classes",
@@ -48,15 +53,30 @@ __all__ = [
 
 #: Models :func:`load` builds without torchvision and without a network.
 OFFLINE_MODELS = ("efficientnet_lite0", "toy", "toy_birds")
+#: Largest ``input_size`` / ``resize`` side a :class:`Classifier` takes (ImageNet models see 224–600).
+MAX_SIDE = 4096
+#: :meth:`Classifier.prepare` refuses photos whose sides differ by more than this ratio: a
+#: 20 000 × 1 strip resized to a 256 px shorter side was 1.7 GB of floats, and a centre
+#: crop of it shows nothing a classifier knows.
+MAX_ASPECT = 50
+#: Above this ratio :meth:`Classifier.prepare` crops to the part the centre crop keeps
+#: (plus the filter's reach) *before* resizing, so the intermediate image stays small;
+#: at or below it (every ordinary photo, 16:9 included) it resizes the whole photo as always.
+_CROP_FIRST_ASPECT = 4
 
 
 # ------------------------------------------------------------------- class names
-def _imagenet_table():
+@functools.cache
+def _imagenet_rows():
     text = resources.files("fido_lib").joinpath("data", "imagenet_classes.tsv").read_text("utf-8")
     rows = list(csv.DictReader(text.splitlines(), delimiter="\t"))
     if len(rows) != 1000 or [int(r["index"]) for r in rows] != list(range(1000)):
         raise RuntimeError("fido_lib/data/imagenet_classes.tsv is damaged: expected indices 0..999")
-    return rows
+    return tuple(rows)
+
+
+def _imagenet_table():
+    return [dict(r) for r in _imagenet_rows()]
 
 
 def imagenet_classes(full: bool = False) -> list[str]:
@@ -99,8 +119,8 @@ def _size_pair(name, value):
         h, w = (int(v) for v in value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if h < 1 or w < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+        raise ValueError(f"{name} must be between 1 and {MAX_SIDE} pixels (MAX_SIDE), got {value!r}")
     return h, w
 
 
@@ -190,8 +210,17 @@ class Classifier:
         return self
 
     def class_index(self, target: int | str | torch.Tensor) -> int:
-        """The index of ``target``: an index (checked) or a class name (unique short or full name)."""
-        if isinstance(target, torch.Tensor) and target.numel() == 1 and not target.is_floating_point():
+        """The index of ``target``: an index (checked) or a class name (unique short or full name).
+
+        A full name is the classifier's own name or, for the ImageNet models, the WordNet
+        lemmas of :func:`imagenet_classes(full=True) <imagenet_classes>` (``"tabby, tabby cat"``)
+        or one lemma of them that names one class (``"tabby cat"``). A one-element integer
+        tensor counts as an index; a bool (``True``, ``torch.tensor(True)``) does not.
+        """
+        if isinstance(target, torch.Tensor):
+            if target.numel() != 1 or target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+                raise TypeError(f"target must be a class index (int) or a class name (str); a tensor must hold "
+                                f"one integer, got dtype {target.dtype} shape {tuple(target.shape)}")
             target = int(target.item())
         if isinstance(target, numbers.Integral) and not isinstance(target, bool):
             target = int(target)
@@ -204,10 +233,23 @@ class Classifier:
                 return hits[0]
             if len(hits) > 1:
                 raise ValueError(f"target {target!r} names several classes {hits}: pass the index")
+            hits = self._full_name_hits(target)
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise ValueError(f"target {target!r} names several classes {hits}: pass the index")
             raise ValueError(
                 f"target {target!r} is not a class name of {self.name}; pass an index or one of its class_names"
             )
         raise TypeError(f"target must be a class index (int) or a class name (str), got {type(target).__name__}")
+
+    def _full_name_hits(self, name):
+        """Indices whose ImageNet full name is ``name``, or one of whose lemmas is (ImageNet models only)."""
+        if self.num_classes != 1000 or self.class_names != imagenet_classes():
+            return []
+        full = imagenet_classes(full=True)
+        hits = [i for i, n in enumerate(full) if n == name]
+        return hits or [i for i, n in enumerate(full) if name in n.split(", ")]
 
     # --------------------------------------------------------------- geometry
     def prepare(self, image: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -224,8 +266,15 @@ class Classifier:
         if self.resize is None:
             size = (out_h, out_w)
         else:
+            if max(h, w) > MAX_ASPECT * min(h, w):
+                raise ValueError(f"image is {w}×{h} pixels, a side ratio of {max(h, w) / min(h, w):.0f}:1; "
+                                 f"prepare takes at most {MAX_ASPECT}:1 (MAX_ASPECT): crop the part to classify")
             scale = self.resize / min(h, w)
             size = (max(out_h, round(h * scale)), max(out_w, round(w * scale)))
+            if max(h, w) > _CROP_FIRST_ASPECT * min(h, w):
+                x, size, (top, left) = _crop_first(x, size, (out_h, out_w))
+                x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+                return x[0, :, top : top + out_h, left : left + out_w].clamp(0, 1).contiguous()
         if size != (h, w):
             x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
         top = (x.shape[-2] - out_h) // 2
@@ -250,9 +299,13 @@ class Classifier:
         """
         x = self._batch(images)
         x = (x - self.mean.to(x.device, x.dtype)) / self.std.to(x.device, x.dtype)
+        dtype = model_dtype(self.model)
+        if x.dtype != dtype:  # a float64 or bfloat16 model takes its own dtype (float32 images failed inside)
+            x = x.to(dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self._check_output(self.model(x), x.shape[0])
+        out = self._check_output(self.model(x), x.shape[0])
+        return out if out.dtype in (torch.float32, torch.float64) else out.float()
 
     def _check_output(self, out, n):
         """``out`` if it is the ``n×C`` float tensor of logits the class names promise."""
@@ -265,6 +318,8 @@ class Classifier:
             )
         if not out.is_floating_point():
             raise TypeError(f"model {self.name!r} must return floating-point logits, got dtype {out.dtype}")
+        if out.device.type == "meta":
+            raise TypeError(f"model {self.name!r} returned a tensor on the 'meta' device, which holds no values")
         if out.dim() != 2:
             raise ValueError(f"model {self.name!r} must return N×{c} logits (rank 2), got rank {out.dim()} "
                              f"shape {tuple(out.shape)} for {n} image(s)")
@@ -275,22 +330,25 @@ class Classifier:
         return out
 
     def check_outputs(self) -> None:
-        """One dry forward (a grey ``1×3×H×W`` image, no gradient): is the output ``1×C`` float logits?
+        """Dry forwards on a private copy of the model (a grey image alone, and two; no gradient):
+        are the outputs ``1×C`` and ``2×C`` float logits?
 
         Raises ``TypeError``/``ValueError`` saying what the model returned otherwise
-        (a tuple, rank 1, a count that differs from the class names…). Runs in eval
-        mode and restores the model's mode, so no batch-norm statistic moves; passes
-        once per model (remembered). :func:`fido_lib.fido.fit` calls it before any work.
+        (a tuple, rank 1, a count that differs from the class names…). The caller's
+        model is never run: a ``forward`` that updates a buffer or a weight changes
+        only the copy, and the caller's forward hooks are not on the copy
+        (:func:`fido_lib.fastpath.private_copy`). Passes once per model (remembered).
+        :func:`fido_lib.fido.fit` probes its own frozen copy the same way.
         """
         if getattr(self, "_checked_model", None) is self.model:
             return
-        was_training = self.model.training
-        try:
-            self.model.eval()
-            with torch.no_grad():
-                self.logits(torch.full((1, 3, *self.input_size), 0.5, device=self.device))
-        finally:
-            self.model.train(was_training)
+        model = private_copy(self.model).eval()
+        dtype = model_dtype(model)
+        with torch.no_grad():
+            for n in (1, 2):
+                x = torch.full((n, 3, *self.input_size), 0.5, device=self.device)
+                x = ((x - self.mean.to(x.device)) / self.std.to(x.device)).to(dtype)
+                self._check_output(model(x), n)
         self._checked_model = self.model
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
@@ -325,6 +383,25 @@ class Classifier:
         p = self.probabilities(x)[0]
         values, indices = p.topk(int(k))
         return [(int(i), self.class_names[int(i)], float(v)) for v, i in zip(values, indices)]
+
+
+def _crop_first(x, size, out):
+    """``x`` cut, along each axis, to what the centre crop of its resize to ``size`` keeps plus the
+    resampling filter's reach; returns the cut, the size to resize it to (the same scale up to
+    rounding) and where the crop starts in that resized cut."""
+    cuts, new, starts = [], [], []
+    for length, target, keep in zip(x.shape[-2:], size, out):
+        step = length / target  # source pixels per resized pixel
+        top = (target - keep) // 2
+        reach = math.ceil(max(step, 1.0)) + 2  # the antialiased filter's support, and a margin
+        start = max(0, math.floor(top * step) - reach)
+        stop = min(length, math.ceil((top + keep) * step) + reach)
+        n = max(keep, round((stop - start) / step))
+        cuts.append((start, stop))
+        new.append(n)
+        starts.append(min(n - keep, max(0, round((top * step - start) * n / (stop - start)))))
+    (y0, y1), (x0, x1) = cuts
+    return x[..., y0:y1, x0:x1], tuple(new), tuple(starts)
 
 
 def _is_prepared(image, size):

@@ -36,8 +36,11 @@ import numbers
 
 import torch
 
+from ._util import check_seed
+
 __all__ = [
     "RELAXATIONS",
+    "MAX_NOISE",
     "TEMP_RANGE",
     "ConcreteDropout",
     "StableConcreteDropout",
@@ -53,6 +56,9 @@ __all__ = [
 RELAXATIONS = ("stable", "paper", "gal")
 #: Allowed temperatures: the gradient carries 1/T, which must stay finite in float32.
 TEMP_RANGE = (1e-30, 1e30)
+_INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+#: Most entries :func:`uniform_noise` draws at once (2 GB of float32).
+MAX_NOISE = 2**29
 
 
 # --------------------------------------------------------------------------- checks
@@ -85,6 +91,11 @@ def _check_temp(temp) -> float:
     if isinstance(temp, torch.Tensor):
         if temp.numel() != 1:
             raise ValueError(f"temp must be a single number, got a tensor of shape {tuple(temp.shape)}")
+        if temp.requires_grad:
+            raise ValueError("temp is a tensor that requires grad, but every relaxation here takes T as a "
+                             "number and gives no gradient w.r.t. it; pass a float (or temp.item())")
+        if temp.dtype == torch.bool or not (temp.is_floating_point() or temp.dtype in _INT_DTYPES):
+            raise TypeError(f"temp must be a real number, got a tensor of dtype {temp.dtype}")
         temp = temp.item()
     if isinstance(temp, bool) or not isinstance(temp, numbers.Real):
         raise TypeError(f"temp must be a real number, got {type(temp).__name__}")
@@ -106,8 +117,17 @@ def _check_unit_interval(name: str, x: torch.Tensor) -> None:
         raise ValueError(f"{name} must lie in [0, 1], got values in [{lo:g}, {hi:g}]")
 
 
-def _check_u(u, like: torch.Tensor) -> torch.Tensor:
+def _check_u(u, like: torch.Tensor, *, relaxation=None, cast=True) -> torch.Tensor:
+    """``u`` checked, in ``like``'s dtype with ``cast`` (so every relaxation returns the logits'
+    dtype; the stable one computes in at least float32 from ``u`` as given).
+
+    ``relaxation``: the name of a hand-written backward (no gradient w.r.t. ``u``): then
+    a ``u`` that requires grad is refused instead of silently getting none."""
     _check_tensor("u", u)
+    if relaxation is not None and u.requires_grad:
+        raise ValueError(f"u requires grad, but the {relaxation!r} relaxation's hand-written backward gives no "
+                         "gradient w.r.t. u (only w.r.t. the logits); pass u.detach(), or use relaxation='gal' "
+                         "(autograd) for a gradient w.r.t. the noise")
     try:
         torch.broadcast_shapes(u.shape, like.shape)
     except RuntimeError:
@@ -116,26 +136,44 @@ def _check_u(u, like: torch.Tensor) -> torch.Tensor:
             f"parameters' shape {tuple(like.shape)}"
         ) from None
     _check_unit_interval("u", u)
-    return u
+    return u if not cast or u.dtype == like.dtype else u.to(like.dtype)
 
 
 def make_generator(generator: torch.Generator | int | None = None,
-                   device: torch.device | str = "cpu") -> torch.Generator | None:
-    """A ``torch.Generator`` from a seed (``int``), a generator (returned as is) or ``None``."""
+                   device: torch.device | str = "cpu", *, name: str = "generator") -> torch.Generator | None:
+    """A ``torch.Generator`` from a seed (``int`` in ``[-2⁶³, 2⁶⁴ - 1]``, what torch takes),
+    a generator (returned as is) or ``None``. ``name``: the caller's parameter, for errors."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator
     if isinstance(generator, bool) or not isinstance(generator, numbers.Integral):
         raise TypeError(
-            f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}"
+            f"{name} must be a torch.Generator, an int seed or None, got {type(generator).__name__} {generator!r}"
         )
+    seed = check_seed(name, generator)
     g = torch.Generator(device=device)
-    g.manual_seed(int(generator))
+    g.manual_seed(seed)
     return g
 
 
 def uniform_noise(shape: tuple[int, ...] | int, *, dtype: torch.dtype = torch.float32,
                   device: torch.device | str = "cpu", generator: torch.Generator | int | None = None) -> torch.Tensor:
-    """``u ~ U[0, 1)`` of the given shape, drawn from ``generator`` (a Generator, a seed or None)."""
+    """``u ~ U[0, 1)`` of the given shape, drawn from ``generator`` (a Generator, a seed or None).
+
+    ``shape``: an int >= 0 or a tuple of them, at most :data:`MAX_NOISE` entries in all."""
+    dims = (shape,) if isinstance(shape, numbers.Integral) and not isinstance(shape, bool) else shape
+    if isinstance(dims, torch.Size):
+        dims = tuple(dims)
+    if not isinstance(dims, (tuple, list)) or any(isinstance(d, bool) or not isinstance(d, numbers.Integral)
+                                                   for d in dims):
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape must hold sizes >= 0, got {tuple(dims)}")
+    if math.prod(int(d) for d in dims) > MAX_NOISE:
+        raise ValueError(f"shape {tuple(dims)} holds {math.prod(int(d) for d in dims):.3g} entries; "
+                         f"uniform_noise draws at most {MAX_NOISE} (MAX_NOISE)")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    shape = tuple(int(d) for d in dims)
     g = make_generator(generator, device)
     return torch.rand(shape, dtype=dtype, device=device, generator=g)
 
@@ -170,7 +208,7 @@ def gal_concrete_dropout(p: torch.Tensor, temp: float = 0.1, u: torch.Tensor | N
     if u is None:
         u = uniform_noise(p.shape, dtype=p.dtype, device=p.device, generator=generator)
     else:
-        _check_u(u, p)
+        u = _check_u(u, p)
     if eps == 0:
         # p = 1 (0) is the logit +inf (-inf): always (never) drop, whatever u, gradient
         # 0. Computed on a safe p there, so that neither the value nor autograd's
@@ -242,7 +280,7 @@ def concrete_dropout(logit_p: torch.Tensor, temp: float = 0.1, u: torch.Tensor |
         if generator is not None:
             u = uniform_noise(logit_p.shape, dtype=logit_p.dtype, device=logit_p.device, generator=generator)
     else:
-        _check_u(u, logit_p)
+        u = _check_u(u, logit_p, relaxation="paper")
     return ConcreteDropout.apply(logit_p, temp, u)
 
 
@@ -309,7 +347,7 @@ def stable_concrete_dropout(logit_p: torch.Tensor, temp: float = 0.1, u: torch.T
         work = torch.promote_types(logit_p.dtype, torch.float32)
         u = uniform_noise(logit_p.shape, dtype=work, device=logit_p.device, generator=generator)
     else:
-        _check_u(u, logit_p)
+        u = _check_u(u, logit_p, relaxation="stable", cast=False)
     return StableConcreteDropout.apply(logit_p, temp, u)
 
 

@@ -30,7 +30,8 @@ import functools
 import torch
 from torch import nn
 
-__all__ = ["PRECISIONS", "FrozenClassifier", "fold_batchnorm", "frozen_copy", "native_bfloat16"]
+__all__ = ["PRECISIONS", "FrozenClassifier", "fold_batchnorm", "frozen_copy", "model_dtype", "native_bfloat16",
+           "private_copy"]
 
 #: Values of ``precision`` (:func:`frozen_copy`, ``FidoConfig.precision``).
 PRECISIONS = ("float32", "bfloat16", "auto")
@@ -71,6 +72,46 @@ def native_bfloat16(device) -> bool:
     if device.type == "cpu":
         return _cpu_has_native_bf16()
     return False
+
+
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def _is_torch_hook(hook) -> bool:
+    # torch's own hooks (the old weight_norm / spectral_norm recompute a weight in a pre-hook) are part
+    # of the model; a hook defined elsewhere (a student's recorder) is the caller's, not the copy's
+    owner = getattr(hook, "__module__", None) or type(hook).__module__
+    return isinstance(owner, str) and (owner == "torch" or owner.startswith("torch."))
+
+
+def private_copy(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` for the library's own passes, without the caller's hooks.
+
+    The caller's model is never run: its buffers and weights cannot change in its
+    ``forward``, and the forward/backward hooks registered on it (a student's recorder)
+    are dropped from the copy, so they never see the library's probe images. torch's
+    own hooks (``torch.nn.utils.weight_norm`` …) stay: they are part of the model.
+    Global hooks (``torch.nn.modules.module.register_module_forward_hook``) apply to
+    every module and cannot be kept away from the copy.
+    """
+    clone = copy.deepcopy(model)
+    for m in clone.modules():
+        for attr in _HOOK_DICTS:
+            hooks = getattr(m, attr, None)
+            if hooks:
+                for key in [k for k, h in hooks.items() if not _is_torch_hook(h)]:
+                    del hooks[key]
+    return clone
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of ``model``'s first floating parameter or buffer (float32 if none):
+    what its input must be cast to (a float64 or bfloat16 model fails on float32 images)."""
+    for tensors in (model.parameters(), model.buffers()):
+        for t in tensors:
+            if t.is_floating_point():
+                return t.dtype
+    return torch.float32
 
 
 def _fold_pair(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
@@ -144,12 +185,15 @@ class FrozenClassifier:
         self.model, self.mean, self.std = model, mean, std
         self.channels_last, self.bfloat16, self.device = channels_last, bfloat16, device
         self.levers = levers
+        self.dtype = model_dtype(model)
 
     def logits(self, images: torch.Tensor, reduced: bool = True) -> torch.Tensor:
         """``N×C`` float32 logits of images in [0, 1], differentiable w.r.t. ``images``.
 
         ``reduced=False`` runs in float32 even where the copy uses bfloat16."""
         x = (images - self.mean) / self.std
+        if x.dtype != self.dtype:  # a float64 or bfloat16 model: its own dtype in, float32 logits out
+            x = x.to(self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16 and reduced):
@@ -158,8 +202,13 @@ class FrozenClassifier:
 
 
 def frozen_copy(classifier, device, *, fold: bool = True, precision: str = "auto",
-                channels_last=None) -> FrozenClassifier:
+                channels_last=None, probe_batch: int = 2) -> FrozenClassifier:
     """A frozen copy of ``classifier``'s model on ``device`` for FIDO's passes.
+
+    The copy (:func:`private_copy`: the caller's hooks dropped) is probed first, never
+    the caller's model: a grey image alone and a batch of ``probe_batch`` must give
+    ``1×C`` and ``probe_batch×C`` float logits (``Classifier._check_output`` says what
+    is wrong otherwise), before any folding.
 
     ``fold``: fold BatchNorm into convolutions (checked; see :func:`fold_batchnorm`).
     ``precision``: ``"float32"``, ``"bfloat16"`` (autocast; only where
@@ -176,15 +225,21 @@ def frozen_copy(classifier, device, *, fold: bool = True, precision: str = "auto
                          "(CPU: AVX512-BF16 or AMX; CUDA: bf16 support): it would run emulated and slower")
     bf16 = precision == "bfloat16" or (precision == "auto" and native)
     cl = classifier.channels_last if channels_last is None else bool(channels_last)
-    # a deep copy: the caller's model keeps its device, flags, mode and modules
-    model = copy.deepcopy(classifier.model).to(device).eval()
+    # a deep copy: the caller's model keeps its device, flags, mode, buffers, modules and hooks
+    model = private_copy(classifier.model).to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    dtype = model_dtype(model)
+    h, w = classifier.input_size
+    with torch.no_grad():
+        for n in sorted({1, int(probe_batch)}):  # a model right for one image only is caught too
+            grey = torch.full((n, 3, h, w), 0.5, device=device)
+            grey = ((grey - classifier.mean.to(device)) / classifier.std.to(device)).to(dtype)
+            classifier._check_output(model(grey), n)
     n_folded = 0
     if fold:
-        h, w = classifier.input_size
         example = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(0)).to(device)
-        example = (example - classifier.mean.to(device)) / classifier.std.to(device)
+        example = ((example - classifier.mean.to(device)) / classifier.std.to(device)).to(dtype)
         model, n_folded = fold_batchnorm(model, example)
     if cl:
         model = model.to(memory_format=torch.channels_last)

@@ -45,8 +45,9 @@ from .classifiers import Classifier
 from .concrete import RELAXATIONS, TEMP_RANGE, drop_mask, make_generator
 from .fastpath import PRECISIONS, frozen_copy
 from .images import to_tensor
-from .infill import check_infill, make_infill
-from .ops import total_variation
+from .infill import MASK_AWARE_INFILLS, Infiller, check_infill, make_infill, make_infiller
+from .ops import _log_odds
+from .ops import _total_variation as total_variation  # unchecked: the masks σ(θ) are finite
 
 __all__ = ["MODES", "READABLE", "FidoConfig", "FidoResult", "fit", "joint_map"]
 
@@ -68,13 +69,13 @@ class FidoConfig:
     """Settings of one FIDO fit; checked when made (bad values raise at once).
 
     The defaults were chosen by measurement on the shipped photos with
-    EfficientNet-Lite0 (notebook 04, README): in 40 iterations of 2 × 4 classifier
+    EfficientNet-Lite0 (notebook 04; the course book's results page): in 40 iterations of 2 × 4 classifier
     passes (a fifth of the published settings' passes, each cheaper through
     :mod:`fido_lib.fastpath`), masks that beat a random pixel order by a wide margin.
     Compared with the published code: a 56×56 mask grid instead of full resolution,
     Adam at lr 0.5 instead of AdamW at lr 10, the area and TV terms as means
     (independent of the grid size), temperature 0.3. Measured on chelsea / coffee
-    (one run each, README): the 56 grid scored insertion 0.48 / 0.77 against 0.34 / 0.65
+    (one run each; the course book's results page): the 56 grid scored insertion 0.48 / 0.77 against 0.34 / 0.65
     with a 28 grid, and a 14 grid 0.16 / 0.71 — finer grids score higher but give
     speckled maps; :data:`READABLE` is the setting for maps a person can read.
     """
@@ -95,8 +96,10 @@ class FidoConfig:
     temperature: float = 0.3
     #: "stable" (fido_lib's default), "paper" (the published Function) or "gal" (Gal et al.).
     relaxation: str = "stable"
-    #: Infill by name (fido_lib.infill.INFILLS) and its parameters, e.g. {"sigma": 10}.
-    infill: str = "blur"
+    #: Infill by name and its parameters, e.g. {"sigma": 10}: a fixed one (fido_lib.infill.INFILLS,
+    #: computed once per photo), a mask-aware one (fido_lib.infill.MASK_AWARE_INFILLS, drawn for every
+    #: Concrete sample), or a fido_lib.infill.Infiller object (e.g. toy_birds.CrestCounterfactual).
+    infill: str | Infiller = "blur"
     infill_params: dict = field(default_factory=dict)
     #: Side of the mask grid (shorter side), upsampled bilinearly to the image; None = full resolution.
     mask_size: int | None = 56
@@ -164,7 +167,7 @@ class FidoConfig:
 
 
 #: Maps a person can read: a coarser 28×28 grid and a four times stronger TV term.
-#: Measured on chelsea / coffee (one run each, README, notebook 04 section 10): 1 SSR
+#: Measured on chelsea / coffee (one run each; notebook 04 section 10 and the course book's results page): 1 SSR
 #: region each (3–4 SDR regions) against ~100 with ``FidoConfig()``, at the price of
 #: insertion AUC (0.25 / 0.69 against 0.48 / 0.77) and deletion AUC (0.078 / 0.057
 #: against 0.041 / 0.059).
@@ -201,7 +204,7 @@ class FidoResult:
     #: Drop logits on the mask grid (None where not fitted).
     ssr_logits: torch.Tensor | None
     sdr_logits: torch.Tensor | None
-    #: Per iteration: "loss", "grad_norm", and per mask "ssr_log_odds", "ssr_prob", "ssr_area" (likewise "sdr_…").
+    #: Per iteration: "loss", "grad_norm", and per mask "ssr_log_odds", "ssr_prob", "ssr_area" (likewise ``"sdr_…"``).
     history: dict
     config: FidoConfig
     #: False when the fit stopped early (see ``stopped_by``); the maps are then the state reached.
@@ -214,6 +217,10 @@ class FidoResult:
     #: Why an incomplete fit stopped: "interrupted" (Ctrl-C, KeyboardInterrupt) or the
     #: cause of a NaN/inf loss or gradient; None when complete.
     stopped_by: str | None = None
+    #: The mask-aware in-filler the fit drew its fills from (None for a fixed in-fill). Then
+    #: ``infill`` is one draw for the final SSR drop map (the SDR map in mode "sdr"), and
+    #: :meth:`infilled` draws a fill for the map it shows.
+    infiller: Infiller | None = None
 
     def infilled(self, which: str = "ssr") -> torch.Tensor:
         """The photo with the expected mask applied: ``keep · x + (1 - keep) · x_fill``.
@@ -229,6 +236,8 @@ class FidoResult:
             raise ValueError(
                 f"which must be 'ssr' or 'sdr' for a mask this result has (mode {self.config.mode!r}), got {which!r}"
             )
+        if self.infiller is not None:
+            return _infilled_draw(self.infiller, self.image, 1 - keep, self.config.seed)
         return keep * self.image + (1 - keep) * self.infill
 
     def __repr__(self):
@@ -242,6 +251,12 @@ class FidoResult:
 
 
 # --------------------------------------------------------------------------- fit
+def _infilled_draw(infiller, image, drop, seed):
+    """``(1 - drop)·x + drop·G(x, drop)`` for one expected drop map (H×W), drawn with ``seed + 1``."""
+    fill = infiller(image, drop[None, None].to(image.dtype), seed + 1)[0]
+    return (1 - drop) * image + drop * fill
+
+
 def _mask_grid(hw, mask_size):
     h, w = hw
     if mask_size is None:
@@ -327,15 +342,25 @@ def fit(classifier, image, target, config=None, callback=None, progress=True) ->
     photo = to_tensor(image)
     device = _resolve_device(config, classifier)
     check_infill(config.infill, config.infill_params, size=classifier.input_size)  # e.g. a blur wider than the image
-    classifier.check_outputs()  # one dry forward: N×C float logits, C = the class names' count
 
     # ---- set-up: preprocessing and infill once per photo
     # a frozen, cheaper copy on `device`: the caller's classifier is never moved or changed
-    net = frozen_copy(classifier, device, fold=config.fast, precision=config.precision)
+    # probed first (a grey image alone and a batch as large as a step's): N×C float logits, C = the
+    # class names' count; the caller's model is never run and its hooks never fire
+    per_step = (2 if config.mode == "both" else 1) * config.batch_size
+    net = frozen_copy(classifier, device, fold=config.fast, precision=config.precision, probe_batch=per_step)
     x = classifier.prepare(photo)
-    fill = make_infill(x, config.infill, generator=config.seed + 1, **config.infill_params)
-    x_dev, fill_dev = x.to(device), fill.to(device)
-    delta = (fill_dev - x_dev).unsqueeze(0)
+    # a fixed in-fill is computed once; a mask-aware one (FIDO's generator G(x, drop)) is drawn for
+    # every Concrete sample, from its own CPU generator (the Concrete noise stays the same either way)
+    mask_aware = isinstance(config.infill, Infiller) or config.infill in MASK_AWARE_INFILLS
+    infiller = make_infiller(config.infill, **config.infill_params) if mask_aware else None
+    x_dev = x.to(device)
+    if infiller is None:
+        fill = make_infill(x, config.infill, generator=config.seed + 1, **config.infill_params)
+        delta = (fill.to(device) - x_dev).unsqueeze(0)
+    else:
+        infiller.check_image(x)  # e.g. a counterfactual bound to another image: before any work
+        fill_noise = make_generator(config.seed + 1)
     h, w = x.shape[1:]
     gh, gw = _mask_grid((h, w), config.mask_size)
     with torch.no_grad():
@@ -363,12 +388,19 @@ def fit(classifier, image, target, config=None, callback=None, progress=True) ->
                                  temp=config.temperature, u=u)
                 if (gh, gw) != (h, w):
                     drop = F.interpolate(drop, size=(h, w), mode="bilinear", align_corners=False)
-                batch.append(x_dev + drop * delta)
+                if infiller is None:
+                    batch.append(x_dev + drop * delta)
+                else:  # the fill is a sample: the gradient flows through the blend weights, as for a fixed fill
+                    batch.append(x_dev + drop * (infiller(x_dev, drop.detach(), fill_noise) - x_dev))
                 # SSR pays for what it keeps, SDR for what it drops
                 prob = torch.sigmoid(-logits[n]) if n == "ssr" else torch.sigmoid(logits[n])
                 areas[n] = prob.mean()
                 reg = reg + config.l1 * areas[n] + config.tv * total_variation(prob).sum()
-            lo = Classifier.log_odds_from_logits(net.logits(torch.cat(batch)), target)
+            out = net.logits(torch.cat(batch))
+            if tuple(out.shape) != (per_step, classifier.num_classes):  # a shape costs no sync
+                raise ValueError(f"model {classifier.name!r} returned logits of shape {tuple(out.shape)} for "
+                                 f"{per_step} images; expected {(per_step, classifier.num_classes)}")
+            lo = _log_odds(out, target)  # unchecked: a NaN stops the fit below
             with torch.no_grad():
                 p = torch.sigmoid(lo)  # p_c = σ(log-odds)
             data, record = 0.0, {}
@@ -423,6 +455,8 @@ def fit(classifier, image, target, config=None, callback=None, progress=True) ->
                       "(complete=False) and holds the last finite masks", RuntimeWarning, stacklevel=2)
     ssr, ssr_theta = full_res("ssr", keep=True)
     sdr, sdr_theta = full_res("sdr", keep=False)
+    if infiller is not None:  # one draw for the final map, for plots (FidoResult.infilled draws its own)
+        fill = infiller(x, (1 - ssr if ssr is not None else sdr)[None, None], config.seed + 1)[0]
     return FidoResult(
         image=x,
         infill=fill,
@@ -441,4 +475,5 @@ def fit(classifier, image, target, config=None, callback=None, progress=True) ->
         original_prob=original_prob,
         classifier_name=classifier.name,
         stopped_by="interrupted" if interrupted else failure,
+        infiller=infiller,
     )

@@ -72,12 +72,27 @@ def _rgb(img):
 
     16-bit greyscale (``I;16*``, what Pillow makes of a 16-bit PNG) is divided by 257
     (65535 → 255); 32-bit ``I`` likewise when its values exceed 255 (else Pillow's
-    convention, 0–255, holds); transparent pixels (RGBA, LA, PA, a palette with
+    convention, 0–255, holds); 32-bit float ``F`` (``Image.fromarray(float_array)``, a
+    float TIFF) is read as [0, 1] when its values lie there, as 0–255 when they lie
+    there, and refused otherwise or when it holds NaN/inf (Pillow's own conversion
+    turned 0.8 into black); transparent pixels (RGBA, LA, PA, a palette with
     transparency) are composited over white; every other mode goes through Pillow's
     own conversion.
     """
     from PIL import Image
 
+    if img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        if a.size and not np.isfinite(a).all():
+            raise ValueError(f"a float (mode 'F') image holds NaN or inf in {int((~np.isfinite(a)).sum())} of "
+                             f"{a.size} pixels; a photo must be numbers")
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo < 0 or hi > 255:
+            raise ValueError(f"a float (mode 'F') image must hold values in [0, 1] or [0, 255], got "
+                             f"[{lo:g}, {hi:g}]; rescale it first")
+        scale = 255.0 if hi <= 1.0 else 1.0
+        grey = np.clip(np.round(a * scale), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
     if img.mode.startswith("I"):
         a = np.asarray(img).astype(np.float64)
         top = float(a.max()) if a.size else 0.0
@@ -98,7 +113,8 @@ def _rgb(img):
 def load_image(source):
     """Your photo as an RGB ``PIL.Image``, from a path or from the file's bytes.
 
-    Any mode Pillow reads: 16-bit greyscale is scaled to 8 bits (not clipped),
+    Any mode Pillow reads: 16-bit greyscale is scaled to 8 bits (not clipped), a
+    32-bit float image (float TIFF) read as [0, 1] or 0–255 (refused otherwise or with NaN),
     transparency is composited over white, the EXIF orientation of phone photos is
     applied. Files over :data:`MAX_PIXELS` are refused before decoding (a JPEG is
     first decoded at a reduced size); a photo whose longer side exceeds
@@ -140,6 +156,8 @@ def load_image(source):
     except ValueError as err:
         if "megapixels" in str(err):
             raise
+        if "(mode 'F')" in str(err):  # our own verdict on a float image, already clear
+            raise ValueError(f"{label}: {err}") from None
         raise ValueError(f"{label} is not an image Pillow can read (PNG, JPEG, …): {err}") from None
     if max(rgb.size) > MAX_SIDE:
         rgb.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)  # area average: no aliasing, fast

@@ -23,11 +23,16 @@ import numpy as np
 import torch
 
 from . import ops
-from ._util import check_int
+from ._util import check_int, check_real, check_seed
 from .concrete import make_generator
+from .images import MAX_PIXELS
 from .infill import make_infill
 
 __all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_REMOVAL_DRAWS",
+    "MAX_SEEDS",
+    "MAX_TOLERANCE",
     "auc",
     "centre_prior",
     "connected_regions",
@@ -40,12 +45,25 @@ __all__ = [
     "pointing_game",
     "random_order_auc",
     "ranking",
+    "removal_matrix",
+    "removal_scores",
+    "standard_removals",
     "total_variation",
 ]
 
 
+#: Most images one classifier pass of a curve takes (``batch_size``): 1024 images of
+#: 3×224×224 float32 are 600 MB.
+MAX_BATCH_SIZE = 1024
+#: Most random orders :func:`random_order_auc` averages (each costs ``steps + 1`` passes).
+MAX_SEEDS = 1000
+#: Largest ``tolerance`` of :func:`pointing_game`, in pixels (Zhang et al. used 15 at 224×224;
+#: the dilation's disc costs (2r + 1)² operations a pixel).
+MAX_TOLERANCE = 64
+
+
 # ------------------------------------------------------------------ map statistics
-def _check_map(name, m):
+def _check_map(name, m, *, finite=False):
     if not isinstance(m, torch.Tensor) or not m.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {type(m).__name__}")
     if m.dim() < 2:
@@ -53,17 +71,30 @@ def _check_map(name, m):
     if m.numel() and bool(torch.isnan(m.detach()).any()):  # a NaN would pass on silently (or sort first)
         raise ValueError(f"{name} holds NaN in {int(torch.isnan(m.detach()).sum())} of {m.numel()} pixels; "
                          "a map must be numbers")
+    if finite and m.numel() and bool(torch.isinf(m.detach()).any()):  # a mean or a difference of ±inf: inf or NaN
+        raise ValueError(f"{name} holds ±inf in {int(torch.isinf(m.detach()).sum())} of {m.numel()} pixels; "
+                         "its area and total variation need finite values")
+
+
+def _check_threshold(threshold):
+    """A finite real threshold (not a bool, not a str); returns it as a float."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a finite number (or None), got {type(threshold).__name__} "
+                        f"{threshold!r}")
+    return check_real("threshold", threshold)
 
 
 def mask_area(mask: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
     """Fraction of the image a mask covers, over its last two dimensions.
 
     ``threshold=None``: the mean value (the expected area of a probability map);
-    otherwise the fraction of pixels with ``mask > threshold``.
+    otherwise the fraction of pixels with ``mask > threshold`` (a finite number; ``True``,
+    ``"0.5"`` and NaN are refused). ``mask`` must be finite (±inf has no area).
     """
-    _check_map("mask", mask)
+    _check_map("mask", mask, finite=True)
     if threshold is None:
         return mask.mean(dim=(-2, -1))
+    threshold = _check_threshold(threshold)
     return (mask > threshold).to(mask.dtype).mean(dim=(-2, -1))
 
 
@@ -72,9 +103,9 @@ def total_variation(mask: torch.Tensor) -> torch.Tensor:
 
     ``TV = mean |m[i+1, j] - m[i, j]| + mean |m[i, j+1] - m[i, j]|``: 0 for a
     constant map, up to 2 for a checkerboard of 0s and 1s; independent of the size
-    (:func:`fido_lib.ops.total_variation` with ``reduction="mean"``).
+    (:func:`fido_lib.ops.total_variation` with ``reduction="mean"``). ``mask`` must be finite.
     """
-    _check_map("mask", mask)
+    _check_map("mask", mask, finite=True)
     return ops.total_variation(mask, reduction="mean")
 
 
@@ -113,8 +144,7 @@ def connected_regions(mask: torch.Tensor, threshold: float = 0.5) -> torch.Tenso
     ``mask``: ``…×H×W``; returns a long tensor of the leading shape.
     """
     _check_map("mask", mask)
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    threshold = _check_threshold(threshold)
     on = (mask.detach() > threshold).reshape(-1, *mask.shape[-2:]).cpu().numpy()
     counts = [_count_regions(m) for m in on]
     return torch.tensor(counts, dtype=torch.long).reshape(mask.shape[:-2])
@@ -138,6 +168,8 @@ def centre_prior(shape, sigma: float = 0.25) -> torch.Tensor:
         raise TypeError(f"shape must be a pair of ints (H, W), got {shape!r}") from None
     if h < 1 or w < 1 or (h, w) != tuple(shape):
         raise ValueError(f"shape must be two ints >= 1, got {shape!r}")
+    if h * w > MAX_PIXELS:
+        raise ValueError(f"shape {h}×{w} has {h * w:.3g} pixels; at most MAX_PIXELS = {MAX_PIXELS:.3g}")
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0 (a fraction of the shorter side), got {sigma!r}")
     s = float(sigma) * min(h, w)
@@ -147,10 +179,37 @@ def centre_prior(shape, sigma: float = 0.25) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------ curves and AUC
+def _curve_values(name, values):
+    try:
+        t = torch.as_tensor(values)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(values).__name__}") from None
+    if t.dtype == torch.bool or t.is_complex() or not (t.is_floating_point() or t.dtype in (
+            torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    t = t.detach().to("cpu", torch.float64)
+    if t.dim() != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite: it holds NaN or inf in {int((~torch.isfinite(t)).sum())} "
+                         f"of {t.numel()} entries")
+    return t
+
+
 def auc(fractions, scores) -> float:
-    """Trapezoid area under ``scores`` over ``fractions``."""
-    f = torch.as_tensor(fractions, dtype=torch.float64)
-    s = torch.as_tensor(scores, dtype=torch.float64)
+    """Trapezoid area under ``scores`` over ``fractions``.
+
+    Both 1-D, the same length >= 2, finite; ``fractions`` non-decreasing (a curve over
+    the fraction of pixels changed: decreasing x would give a negative area).
+    """
+    f = _curve_values("fractions", fractions)
+    s = _curve_values("scores", scores)
+    if f.numel() != s.numel():
+        raise ValueError(f"fractions and scores must have the same length, got {f.numel()} and {s.numel()}")
+    if f.numel() < 2:
+        raise ValueError(f"an area needs at least 2 points, got {f.numel()}")
+    if bool((f[1:] < f[:-1]).any()):
+        raise ValueError("fractions must be non-decreasing (sort the points by fraction first)")
     return float(torch.trapezoid(s, f))
 
 
@@ -161,7 +220,7 @@ def ranking(saliency: torch.Tensor, generator=None) -> torch.Tensor:
     if bool(flat.isnan().any()):  # NaN would sort as the most salient pixel
         raise ValueError(f"saliency holds NaN in {int(flat.isnan().sum())} of {flat.numel()} pixels; "
                          "a saliency map must be numbers")
-    g = make_generator(generator if generator is not None else 0)
+    g = make_generator(generator if generator is not None else 0, name="generator")
     # a random permutation first, then a *stable* sort: equal values keep the random order
     perm = torch.randperm(flat.numel(), generator=g)
     order = torch.sort(flat[perm], descending=True, stable=True).indices
@@ -202,14 +261,20 @@ def _check_common(classifier, image, steps, batch_size, baseline=None):
     n = image.shape[1] * image.shape[2]
     # more steps than pixels would only repeat points (and 1e9 steps exhausted the memory)
     check_int("steps", steps, low=1, high=n)
-    check_int("batch_size", batch_size, low=1)
+    check_int("batch_size", batch_size, low=1, high=MAX_BATCH_SIZE)
+
+
+def _default_baseline(image):
+    """The σ = 10 px blur; for an image under 5 px a side σ = 2 × its longer side
+    (:data:`fido_lib.ops.MAX_SIGMA_PER_SIDE`), where the blur is already flat."""
+    return make_infill(image, "blur", sigma=min(10.0, float(ops.MAX_SIGMA_PER_SIDE * max(image.shape[1:]))))
 
 
 @torch.no_grad()
 def _curve(classifier, image, order, target, baseline, steps, batch_size, insert):
     target = classifier.class_index(target)
     if baseline is None:
-        baseline = make_infill(image, "blur", sigma=10.0)
+        baseline = _default_baseline(image)
     if baseline.shape != image.shape:
         raise ValueError(f"baseline must have the image's shape {tuple(image.shape)}, got {tuple(baseline.shape)}")
     n = image.shape[1] * image.shape[2]
@@ -262,22 +327,130 @@ def insertion_curve(classifier, image, saliency, target, *, steps=20, baseline=N
 
 def random_order_auc(classifier, image, target, kind="deletion", *, seeds=(0, 1, 2), steps=20, baseline=None,
                      batch_size=21):
-    """Mean AUC of ``kind`` (``"deletion"`` or ``"insertion"``) over random pixel orders, one per seed."""
+    """Mean AUC of ``kind`` (``"deletion"`` or ``"insertion"``) over random pixel orders, one per seed.
+
+    ``seeds``: a sequence of 1 to :data:`MAX_SEEDS` int seeds (not one int, not floats).
+    """
     if kind not in ("deletion", "insertion"):
         raise ValueError(f"kind must be 'deletion' or 'insertion', got {kind!r}")
     _check_common(classifier, image, steps, batch_size, baseline)
+    if isinstance(seeds, (str, bytes, numbers.Number)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of int seeds, e.g. (0, 1, 2), got {type(seeds).__name__} "
+                        f"{seeds!r:.60}" + (f"; for one seed pass ({seeds!r},)" if isinstance(seeds, int) else ""))
     seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
+    if not seeds or len(seeds) > MAX_SEEDS:
+        raise ValueError(f"seeds must name 1 to {MAX_SEEDS} seeds (MAX_SEEDS), got {len(seeds)}")
+    seeds = [check_seed(f"seeds[{i}]", seed) for i, seed in enumerate(seeds)]
     if baseline is None:
-        baseline = make_infill(image, "blur", sigma=10.0)
+        baseline = _default_baseline(image)
     n = image.shape[1] * image.shape[2]
     values = []
     for seed in seeds:
-        order = torch.randperm(n, generator=make_generator(int(seed)))
+        order = torch.randperm(n, generator=make_generator(seed))
         f, s = _curve(classifier, image, order, target, baseline, steps, batch_size, insert=kind == "insertion")
         values.append(auc(f, s))
     return sum(values) / len(values)
+
+
+# ------------------------------------------------------------------ one map under several removals
+#: Most baseline draws :func:`removal_scores` takes per removal: each draw costs two curves
+#: of ``steps + 1`` classifier passes.
+MAX_REMOVAL_DRAWS = 64
+
+
+def standard_removals(image: torch.Tensor) -> dict:
+    """The removals every image has: ``{"blur": σ = 10 px blur, "mean": the mean colour}``.
+
+    The same images :func:`fido_lib.infill.make_infill` gives for ``"blur"`` (σ = 10,
+    the default baseline of :func:`deletion_curve`) and ``"mean"``.
+    """
+    return {"blur": make_infill(image, "blur", sigma=10.0), "mean": make_infill(image, "mean")}
+
+
+def removal_scores(classifier, image, saliency, target, removals, *, steps=20, batch_size=21, generator=None,
+                   kinds=("insertion", "deletion")) -> dict:
+    """Insertion and deletion AUC of one map under each removal: ``{name: {"insertion": …, "deletion": …}}``.
+
+    Deletion and insertion "remove" a pixel by replacing it with a baseline image, and
+    the verdict can depend on that choice (Rong et al., ICML 2022, "ROAD": a removal
+    that the explained method also used leaks information into the score). So one map
+    is scored under several: ``removals`` maps a name to a ``3×H×W`` baseline image in
+    [0, 1], or to a ``K×3×H×W`` stack of draws (``K <= MAX_REMOVAL_DRAWS``) whose AUCs
+    are averaged — e.g. one counterfactual per class of the toy birds
+    (:func:`fido_lib.toy_birds.counterfactual_removals`). :func:`standard_removals` gives
+    blur and mean. ``saliency``: one ``H×W`` map, high = remove first / insert first
+    (the pixel order is computed once, ties broken by ``generator``). ``kinds``: the AUCs
+    to compute, a non-empty subset of ``("insertion", "deletion")`` (e.g. only insertion
+    for an SSR map). Every removal is checked before any classifier pass.
+    """
+    kinds = _check_kinds(kinds)
+    if not isinstance(removals, dict):
+        raise TypeError(f"removals must be a dict name -> 3×H×W image or K×3×H×W stack, got {type(removals).__name__}")
+    if not removals:
+        raise ValueError("removals must name at least one removal, got an empty dict (see standard_removals)")
+    stacks = {}
+    for name, value in removals.items():
+        if not isinstance(name, str):
+            raise TypeError(f"removals' keys must be str names, got {type(name).__name__} {name!r}")
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            raise TypeError(f"removals[{name!r}] must be a floating-point tensor, got {type(value).__name__}")
+        draws = value.unsqueeze(0) if value.dim() == 3 else value
+        if draws.dim() != 4 or not 1 <= draws.shape[0] <= MAX_REMOVAL_DRAWS:
+            raise ValueError(f"removals[{name!r}] must be 3×H×W or K×3×H×W with 1 <= K <= {MAX_REMOVAL_DRAWS}, "
+                             f"got shape {tuple(value.shape)}")
+        for draw in draws:
+            _check_curve_inputs(classifier, image, saliency, steps, batch_size, draw)
+        stacks[name] = draws
+    _check_curve_inputs(classifier, image, saliency, steps, batch_size)
+    target = classifier.class_index(target)
+    order = ranking(saliency, generator)
+    out = {}
+    for name, draws in stacks.items():
+        scores = {}
+        for kind in kinds:
+            insert = kind == "insertion"
+            values = [auc(*_curve(classifier, image, order, target, draw, steps, batch_size, insert=insert))
+                      for draw in draws]
+            scores[kind] = sum(values) / len(values)
+        out[name] = scores
+    return out
+
+
+def _check_kinds(kinds):
+    if isinstance(kinds, str) or not isinstance(kinds, (tuple, list)):
+        raise TypeError(f"kinds must be a tuple of 'insertion' / 'deletion', got {type(kinds).__name__} {kinds!r}")
+    if not kinds or any(k not in ("insertion", "deletion") for k in kinds) or len(set(kinds)) != len(kinds):
+        raise ValueError(f"kinds must be a non-empty subset of ('insertion', 'deletion'), got {kinds!r}")
+    return tuple(kinds)
+
+
+def removal_matrix(classifier, image, maps, target, removals, *, steps=20, batch_size=21, generator=None,
+                   kinds=("insertion", "deletion")) -> dict:
+    """:func:`removal_scores` for every map of a dict: ``{method: {removal: {"insertion": …, "deletion": …}}}``.
+
+    ``maps``: a non-empty dict of method name → ``H×W`` map (FIDO's SSR / SDR maps,
+    a Captum attribution, a reference map, …); each is ranked with its own tie-break
+    from ``generator`` (an int seed, default 0, or a ``torch.Generator`` shared in
+    order). ``kinds`` as for :func:`removal_scores`. Every map and every removal is
+    checked before any classifier pass.
+    """
+    kinds = _check_kinds(kinds)
+    if not isinstance(maps, dict):
+        raise TypeError(f"maps must be a dict method name -> H×W map, got {type(maps).__name__}")
+    if not maps:
+        raise ValueError("maps must hold at least one map, got an empty dict")
+    _check_common(classifier, image, steps, batch_size)
+    for name, m in maps.items():
+        if not isinstance(name, str):
+            raise TypeError(f"maps' keys must be str method names, got {type(name).__name__} {name!r}")
+        _check_map(f"maps[{name!r}]", m)
+        if tuple(m.shape[-2:]) != tuple(image.shape[-2:]) or m.numel() != image.shape[-2] * image.shape[-1]:
+            raise ValueError(f"maps[{name!r}] must be one H×W = {tuple(image.shape[-2:])} map, "
+                             f"got shape {tuple(m.shape)}")
+    # removals: checked by the first removal_scores call, before any classifier pass
+    g = make_generator(generator if generator is not None else 0, name="generator")
+    return {name: removal_scores(classifier, image, m, target, removals, steps=steps, batch_size=batch_size,
+                                 generator=g, kinds=kinds) for name, m in maps.items()}
 
 
 # ------------------------------------------------------------------ ground-truth metrics (notebook 06)
@@ -334,8 +507,7 @@ def pointing_game(saliency: torch.Tensor, part: torch.Tensor, tolerance: float =
     so a constant map scores the part's share of the image, not a free hit.
     """
     saliency, part = _check_ground_truth(saliency, part)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not (0 <= tolerance < 1e4):
-        raise ValueError(f"tolerance must be a number of pixels >= 0, got {tolerance!r}")
+    tolerance = check_real("tolerance", tolerance, low=0.0, high=MAX_TOLERANCE)  # the disc costs (2r + 1)² a pixel
     saliency, part = torch.broadcast_tensors(saliency, _dilate(part, float(tolerance)))
     is_max = saliency == saliency.amax(dim=(-2, -1), keepdim=True)
     return (is_max & part).sum(dim=(-2, -1)).double() / is_max.sum(dim=(-2, -1)).double()

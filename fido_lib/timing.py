@@ -18,8 +18,11 @@ import torch
 
 from ._util import check_int, num_threads, resolve_device, synchronize
 
-__all__ = ["cpu_name", "forward_backward", "format_seconds", "load_average", "machine_description",
+__all__ = ["MAX_REPEATS", "cpu_name", "forward_backward", "format_seconds", "load_average", "machine_description",
            "memory_bound_reference", "median_times"]
+
+#: Most rounds :func:`median_times` runs (``repeats``, ``warmup``): each calls every closure once.
+MAX_REPEATS = 10_000
 
 
 def forward_backward(fn: Callable, logit: torch.Tensor, temp: float, u: torch.Tensor) -> Callable[[], None]:
@@ -76,10 +79,10 @@ def median_times(runs: Mapping[str, Callable[[], object]], repeats: int = 7, war
     for name, run in runs.items():
         if not callable(run):
             raise TypeError(f"runs[{name!r}] must be callable, got {type(run).__name__}")
-    check_int("repeats", repeats, low=1)
-    check_int("warmup", warmup, low=0)
+    check_int("repeats", repeats, low=1, high=MAX_REPEATS)
+    check_int("warmup", warmup, low=0, high=MAX_REPEATS)
     if threads is not None:
-        check_int("threads", threads, low=1)
+        check_int("threads", threads, low=1, high=1024)
     if device is not None:
         device = resolve_device(device)
     with num_threads(threads):

@@ -26,17 +26,25 @@ from pathlib import Path
 
 import torch
 
-from ._util import check_bool, check_int, check_real, num_threads
+from ._util import check_bool, check_int, check_real, check_seed, num_threads, resolve_device
+from .concrete import make_generator
+from .infill import Infiller
 
 __all__ = [
     "CLASS_NAMES",
     "CREST_COLOURS",
     "INPUT_SIZE",
+    "MAX_IMAGES",
+    "MAX_SIZE",
+    "MAX_TOTAL_PIXELS",
     "TEST_SEED",
     "WEIGHTS_PATH",
     "BirdImages",
+    "CrestCounterfactual",
     "ToyBirdNet",
     "accuracy",
+    "counterfactual_removals",
+    "crest_prior",
     "load_cnn",
     "make_birds",
 ]
@@ -55,6 +63,13 @@ CREST_COLOURS = torch.tensor(
 _CREST_JITTER = 0.05  # per channel, uniform ±; classes stay far apart
 _OFF = -1e4  # where absent clutter items are placed: far outside every image
 _CHUNK = 32  # images rasterised at once: keeps the (n, H, W) temporaries in cache
+#: Bounds of :func:`make_birds`, checked before anything is drawn: ``size`` at most
+#: :data:`MAX_SIZE`, ``n`` at most :data:`MAX_IMAGES`, and ``n × size²`` at most
+#: :data:`MAX_TOTAL_PIXELS` (14 bytes a pixel: 0.9 GB; the largest training set, 8000
+#: images of 64×64, is half of it). ``size=10**5`` took 5 GB before failing.
+MAX_SIZE = 1024
+MAX_IMAGES = 1_000_000
+MAX_TOTAL_PIXELS = 2**26
 
 
 @dataclass
@@ -327,9 +342,12 @@ def make_birds(n, *, size=64, seed=0, scale_range=(0.13, 0.2), clutter=1.0, draw
         ``False`` leaves the crest unpainted (the head colour shows): the images
         then differ from the ``True`` ones exactly inside ``part_masks``.
     """
-    n = check_int("n", n, low=1)
-    size = check_int("size", size, low=16)
-    check_int("seed", seed)
+    n = check_int("n", n, low=1, high=MAX_IMAGES)
+    size = check_int("size", size, low=16, high=MAX_SIZE)
+    if n * size * size > MAX_TOTAL_PIXELS:
+        raise ValueError(f"n × size² = {n} × {size}² = {n * size * size:.3g} pixels; make_birds makes at most "
+                         f"{MAX_TOTAL_PIXELS:.3g} (MAX_TOTAL_PIXELS, about 0.9 GB): fewer or smaller images")
+    check_seed("seed", seed)
     scale_range = _check_range("scale_range", scale_range, 1e-3, 0.25)
     clutter = check_real("clutter", clutter, low=0.0, high=3.0)
     check_bool("draw_part", draw_part)
@@ -355,6 +373,87 @@ def make_birds(n, *, size=64, seed=0, scale_range=(0.13, 0.2), clutter=1.0, draw
         centres=p["centre"],
         scales=p["scale"],
     )
+
+
+# ---------------------------------------------------------------- the exact counterfactual
+def crest_prior(n, generator=None, *, classes=None) -> torch.Tensor:
+    """``n`` crest colours (``n×3``) from the data's own prior: a class drawn uniformly (or the
+    given ``classes``, ``n`` indices), its colour, the per-channel jitter of :func:`make_birds`."""
+    n = check_int("n", n, low=1, high=1_000_000)
+    g = make_generator(generator if generator is not None else 0)
+    if classes is None:
+        labels = torch.randint(len(CLASS_NAMES), (n,), generator=g)
+    else:
+        try:
+            given = torch.as_tensor(classes)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"classes must be {n} int class indices, got {type(classes).__name__}") from None
+        if given.dtype == torch.bool or given.is_floating_point() or given.is_complex():
+            raise TypeError(f"classes must be int class indices, got dtype {given.dtype}: {classes!r:.60}")
+        labels = given.to(torch.long).reshape(-1)
+        if labels.numel() != n or bool(((labels < 0) | (labels >= len(CLASS_NAMES))).any()):
+            raise ValueError(f"classes must be {n} class indices in [0, {len(CLASS_NAMES) - 1}], got {classes!r}")
+    return (CREST_COLOURS[labels] + _uniform(g, n, -_CREST_JITTER, _CREST_JITTER, 3)).clamp(0, 1)
+
+
+def _check_scene(image, part):
+    if not isinstance(image, torch.Tensor) or not image.is_floating_point() or image.dim() != 3 or image.shape[0] != 3:
+        raise TypeError("image must be one toy-bird image, a float tensor 3×H×W (BirdImages.images[i])")
+    if not isinstance(part, torch.Tensor) or part.dtype != torch.bool or tuple(part.shape) != tuple(image.shape[1:]):
+        raise TypeError(f"part must be its crest mask, a bool tensor {tuple(image.shape[1:])} "
+                        "(BirdImages.part_masks[i])")
+
+
+class CrestCounterfactual(Infiller):
+    """The toy birds' exact counterfactual in-filler for one image: the same scene, the crest redrawn.
+
+    What could be under a dropped pixel, given everything else? For a toy bird the
+    generator knows: the scene (background, clutter, pose, body colours) is fixed, and
+    the only thing the class changes is the crest's colour, which the data draws from
+    its prior (a class uniformly, its colour, a small jitter; :func:`crest_prior`). So
+    each draw re-renders the image with a fresh crest colour. Because
+    :func:`make_birds` paints the crest last, flat, from the very mask it returns,
+    re-rendering is exactly ``where(part, colour, image)``: outside the crest the fill
+    *is* the image (the oracle knows the scene), inside it is a colour from the prior.
+
+    ``image``, ``part``: ``BirdImages.images[i]`` and ``BirdImages.part_masks[i]``. The
+    in-filler serves that image only (another raises ``ValueError``). No photo data set
+    has such an oracle; it makes "which in-fill gives better masks?" decidable here.
+    """
+
+    name = "exact counterfactual"
+
+    def __init__(self, image: torch.Tensor, part: torch.Tensor):
+        _check_scene(image, part)
+        self.image = image.detach().clone()
+        self.part = part.detach().clone()
+
+    def check_image(self, image):
+        if tuple(image.shape) != tuple(self.image.shape) or not torch.equal(image.detach().cpu(), self.image.cpu()):
+            raise ValueError("this CrestCounterfactual belongs to another image: build one per image "
+                             "with CrestCounterfactual(birds.images[i], birds.part_masks[i])")
+
+    def _draw(self, image, drop, generator):
+        colours = crest_prior(drop.shape[0], generator).to(image.device, image.dtype)
+        return torch.where(self.part.to(image.device), colours[:, :, None, None], image.unsqueeze(0))
+
+
+def counterfactual_removals(image: torch.Tensor, part: torch.Tensor, generator=None, *, exclude=None) -> torch.Tensor:
+    """The counterfactual removal of one toy bird for deletion / insertion: ``K×3×H×W``, the image
+    with its crest repainted in each class's colour (jitter from ``generator``), the scene unchanged.
+
+    ``exclude``: a class index to leave out — the bird's own label, so that every draw
+    really removes the class evidence (``K = 3``); default None keeps all four (``K = 4``),
+    whose average AUC (:func:`fido_lib.metrics.removal_scores`) is the expectation over
+    the prior's classes, each equally likely.
+    """
+    _check_scene(image, part)
+    k = len(CLASS_NAMES)
+    if exclude is not None:
+        exclude = check_int("exclude", exclude, low=0, high=k - 1)
+    classes = [c for c in range(k) if c != exclude]
+    colours = crest_prior(len(classes), generator, classes=classes).to(image.device, image.dtype)
+    return torch.where(part.to(image.device), colours[:, :, None, None], image.unsqueeze(0))
 
 
 # ---------------------------------------------------------------- a small CNN for the birds
@@ -417,7 +516,21 @@ def load_cnn(device="cpu", path=None) -> ToyBirdNet:
     if not path.is_file():
         raise FileNotFoundError(f"no weights at {path}; train them with "
                                 "`python -m fido_lib.experiments.toy_birds_training train --out PATH`")
-    state = torch.load(path, map_location=device, weights_only=True)
+    device = resolve_device(device)
+    foreign = (f"{path} is not ToyBirdNet weights (a state_dict saved by torch.save(model.state_dict())); "
+               "fido_lib reads weights only (torch.load(weights_only=True)) and never unpickles a file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError, EOFError …: torch's text advises unpickling
+        raise ValueError(f"{foreign}: it could not be read as plain tensors ({type(err).__name__})") from None
+    if not (isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())
+            and isinstance(state.get("head.weight"), torch.Tensor) and state["head.weight"].dim() == 2
+            and state["head.weight"].shape[1] % 4 == 0 and 1 <= state["head.weight"].shape[1] <= 4096
+            and 1 <= state["head.weight"].shape[0] <= 4096):
+        raise ValueError(f"{foreign}: it holds {type(state).__name__} without a ToyBirdNet's 'head.weight'")
     model = ToyBirdNet(width=state["head.weight"].shape[1] // 4, n_classes=state["head.weight"].shape[0])
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{foreign}: its tensors do not fit a ToyBirdNet ({str(err).splitlines()[0]})") from None
     return model.to(device).eval()

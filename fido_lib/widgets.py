@@ -18,10 +18,10 @@ import ipywidgets as W
 from . import fido, images, plotting
 from .classifiers import Classifier
 from .concrete import RELAXATIONS
-from .infill import INFILLS
+from .infill import INFILLS, MASK_AWARE_INFILLS, Infiller, check_infill
 from .metrics import mask_area
 
-__all__ = ["FidoExplorer", "RELAXATION_CHOICES"]
+__all__ = ["FidoExplorer", "RELAXATION_CHOICES", "infill_choices"]
 
 #: Relaxation choices of the UI: one implementation, or two / three side by side.
 RELAXATION_CHOICES = {
@@ -31,6 +31,25 @@ RELAXATION_CHOICES = {
     "gal": ("gal",),
     "all three (side by side)": RELAXATIONS,
 }
+
+
+def infill_choices(classifier, current="blur") -> list:
+    """The in-fills the UI offers for ``classifier``: the fixed ones (:data:`~fido_lib.infill.INFILLS`),
+    then the mask-aware ones (:data:`~fido_lib.infill.MASK_AWARE_INFILLS`) that can fill its input
+    size — ``"surround"`` fills any photo, ``"learned_toy_birds"`` only 64×64 toy birds — and
+    ``current`` (the config's in-fill, e.g. an :class:`~fido_lib.infill.Infiller` object) if it is
+    none of them. ``(label, value)`` pairs for a dropdown."""
+    names = list(INFILLS)
+    for name in MASK_AWARE_INFILLS:
+        try:
+            check_infill(name, size=classifier.input_size)
+        except ValueError:  # e.g. the learned toy-bird in-filler on a 224×224 photo
+            continue
+        names.append(name)
+    choices = [(name, name) for name in names]
+    if isinstance(current, Infiller) or current not in names:
+        choices.append((repr(current), current))
+    return choices
 
 
 def _html(text):
@@ -108,7 +127,8 @@ class FidoExplorer:
         self.mode = W.ToggleButtons(options=list(fido.MODES), value=c.mode, description="mode", style=style)
         self.relaxation = W.Dropdown(options=list(RELAXATION_CHOICES), description="relaxation", style=style,
                                      layout=wide)
-        self.infill = W.Dropdown(options=list(INFILLS), value=c.infill, description="infill", style=style, layout=wide)
+        self.infill = W.Dropdown(options=infill_choices(classifier, c.infill), value=c.infill, description="infill",
+                                 style=style, layout=wide)
         log = dict(base=10, step=0.1, style=style, layout=wide)
         self.l1 = W.FloatLogSlider(value=c.l1, **ranges["l1"], description="l1 (area)", **log)
         self.tv = W.FloatLogSlider(value=c.tv, **ranges["tv"], description="tv (smoothness)", **log)

@@ -258,12 +258,18 @@ def test_student_notebook_cuts_solutions_and_hidden_tests():
     assert by_id["double"].source == "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     assert by_id["double-test"].source == "assert double(2) == 4"
     assert by_id["why"].source == "Why twice?\n\nYOUR ANSWER HERE"
-    assert by_id["double-test"].metadata["nbgrader"] == course.nbgrader_metadata("double-test", grade=True, points=2)
-    assert by_id["double-test"].metadata["editable"] is False and "editable" not in by_id["double"].metadata
+    # nbgrader's metadata, with the checksum and cell type nbgrader 0.9.6 writes (computed there for these cells)
+    assert by_id["double-test"].metadata["nbgrader"] == {
+        **course.nbgrader_metadata("double-test", grade=True, points=2),
+        "checksum": "aee6bd94fbef2431445f696e82d3d402", "cell_type": "code"}
+    assert by_id["why"].metadata["nbgrader"]["checksum"] == "dd38abeb0e8aaa61ed04443660aed7f7"
+    # locked as nbgrader's LockCells locks: a test cell neither deletable nor editable, an answer not deletable
+    assert by_id["double-test"].metadata["editable"] is False and by_id["double-test"].metadata["deletable"] is False
+    assert by_id["double"].metadata["deletable"] is False and "editable" not in by_id["double"].metadata
     assert all(c.outputs == [] and c.execution_count is None for c in student.cells if c.cell_type == "code")
     assert "widgets" not in student.metadata
     assert "labpath=assignments%2F07_double.ipynb" in student.cells[0].source
-    assert role(student.cells[1]) == course.STUDENT_NOTE_ROLE
+    assert all(role(c) != course.STUDENT_NOTE_ROLE for c in student.cells)  # nbgrader adds no note either
     assert "return 2 * x" in nbformat.writes(nb)  # the full notebook is left as it was
     nbformat.validate(student)
 
@@ -561,7 +567,7 @@ def test_grades_csv_quotes_commas_and_newlines(tmp_path):
     out = io.StringIO()
     course.write_grades_csv([report], out)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows == [list(course.CSV_COLUMNS), ["a,b/07.ipynb", "t", "0", "2", "failed", 'Err: "x",\ny']]
+    assert rows == [list(course.CSV_COLUMNS), ["a,b/07.ipynb", "t", "0", "2", "failed", 'Err: "x",\ny', ""]]
 
 
 # ---------------------------------------------------------------- this repository's notebooks

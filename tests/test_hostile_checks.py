@@ -35,3 +35,44 @@ def test_extreme_int64_values_do_not_overflow_the_difference():
     lo, hi = -(2**63), 2**63 - 1
     with pytest.raises(CheckFailed, match="values differ"):
         check_tensor_close("extremes", torch.tensor([hi]), torch.tensor([lo]), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- issue 18: the caller's arguments are not the answer
+def test_check_mask_blames_a_bad_shape_argument_not_the_mask():
+    from fido_lib.checks import check_mask
+    with pytest.raises(TypeError, match="shape must be None or a tuple of sizes"):
+        check_mask("m", torch.rand(4, 4), shape="4x4")  # said the student's mask had the wrong shape
+    with pytest.raises(TypeError, match="shape"):
+        check_mask("m", torch.rand(4, 4), shape=(4, 4.0))
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(step=float("inf")), ValueError, r"step must be a finite number in \(0, 1\]"),
+    (dict(step=float("nan")), ValueError, "step"),
+    (dict(step="1e-6"), TypeError, "step must be a number"),
+    (dict(seed=2**64), ValueError, "seed must be an int"),
+    (dict(rtol=-1.0), ValueError, "rtol"),
+    (dict(dtype=torch.int64), TypeError, "dtype"),
+    (dict(max_numel=10**9), ValueError, "max_numel"),
+])
+def test_check_gradient_blames_its_own_bad_arguments_before_running_the_answer(kw, exc, match):
+    from fido_lib.checks import check_gradient
+    calls = []
+
+    def answer(x):
+        calls.append(1)
+        return x * 2
+
+    with pytest.raises(exc, match=match):
+        check_gradient("g", answer, (torch.rand(3),), **kw)
+    assert not calls
+
+
+def test_check_sympy_equal_bounds_its_points():
+    sp = pytest.importorskip("sympy")
+    from fido_lib.checks import check_sympy_equal
+    x = sp.Symbol("x")
+    with pytest.raises(ValueError, match=r"points must be an int .*<= 10000"):
+        check_sympy_equal("e", x, x, points=10**9)
+    with pytest.raises(ValueError, match="low and high"):
+        check_sympy_equal("e", x, x, low=1.0, high=float("nan"))

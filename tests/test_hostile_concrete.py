@@ -102,3 +102,48 @@ def test_meta_tensors_pass_through_without_value_checks():
     # meta tensors carry shapes only (torch uses them to trace): no NaN check can run
     y = C.drop_mask(torch.zeros(3, device="meta"), u=torch.rand(3, device="meta"))
     assert y.device.type == "meta" and y.shape == (3,)
+
+
+# ---------------------------------------------------------------- issue 18
+def test_seeds_beyond_64_bits_name_the_parameter():
+    from fido_lib.concrete import make_generator
+    with pytest.raises(ValueError, match=r"generator must be an int .*<= 18446744073709551615"):
+        C.drop_mask(torch.zeros(3), generator=2**64)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        make_generator(-(2**63) - 1, name="seed")
+    assert make_generator(2**64 - 1) is not None  # the largest seed torch takes
+
+
+@pytest.mark.parametrize("shape, exc", [(-1, ValueError), ((2, -3), ValueError), ("4", TypeError),
+                                        ((2.5,), TypeError), ((2**20, 2**20), ValueError)])
+def test_uniform_noise_checks_its_shape_before_drawing(shape, exc):
+    from fido_lib.concrete import uniform_noise
+    with pytest.raises(exc, match="shape"):
+        uniform_noise(shape)
+
+
+@pytest.mark.parametrize("relaxation", ["stable", "paper"])
+def test_hand_written_backwards_refuse_a_u_that_wants_a_gradient(relaxation):
+    u = torch.full((3,), 0.5, requires_grad=True)
+    with pytest.raises(ValueError, match="no gradient w.r.t. u"):
+        C.drop_mask(torch.zeros(3), relaxation=relaxation, u=u)
+
+
+def test_gal_keeps_the_gradient_wrt_u():
+    u = torch.full((3,), 0.5, requires_grad=True)
+    C.drop_mask(torch.zeros(3), relaxation="gal", u=u).sum().backward()
+    assert u.grad is not None and bool((u.grad != 0).all())
+
+
+@pytest.mark.parametrize("relaxation", ["stable", "paper", "gal"])
+def test_a_temperature_tensor_that_wants_a_gradient_is_refused(relaxation):
+    temp = torch.tensor(0.5, requires_grad=True)
+    with pytest.raises(ValueError, match="temp is a tensor that requires grad"):
+        C.drop_mask(torch.zeros(3), relaxation=relaxation, temp=temp, generator=0)
+
+
+def test_float16_logits_give_float16_masks_in_every_relaxation_whatever_the_dtype_of_u():
+    theta = torch.zeros(5, dtype=torch.float16)
+    u = torch.rand(5)  # float32 noise
+    dtypes = {r: C.drop_mask(theta, relaxation=r, u=u).dtype for r in ("stable", "paper", "gal")}
+    assert set(dtypes.values()) == {torch.float16}, dtypes

@@ -206,3 +206,75 @@ def test_a_callback_of_the_wrong_arity_fails_before_any_work(callback, monkeypat
 def test_callbacks_that_take_two_arguments_are_accepted(callback):
     r = fido.fit(classifiers.load("toy"), _photo(), 0, FidoConfig(**QUICK), callback=callback, progress=False)
     assert r.complete
+
+
+# ---------------------------------------------------------------- issue 18: the caller's model
+class _Counting(nn.Module):
+    """Adds 1 to a buffer and to a weight in every forward: a caller's model that changes when run."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        self.calls += 1
+        with torch.no_grad():
+            self.conv.bias += 1
+        return self.conv(x).mean(dim=(-2, -1))
+
+
+def test_fit_never_runs_the_callers_model_buffers_and_weights_stay():
+    net = _Counting()
+    clf = classifiers.wrap(net, ["red", "green", "blue"], input_size=32, resize=32)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fido.fit(clf, _photo(), 0, FidoConfig(**QUICK, fast=False), progress=False)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # came back +1
+
+
+def test_a_students_forward_hook_never_sees_the_librarys_probe_images():
+    clf = _net_classifier()
+    seen = []
+    handle = clf.model[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+    clf.check_outputs()
+    fido.fit(clf, _photo(), 0, FidoConfig(**QUICK), progress=False)
+    handle.remove()
+    assert seen == []  # fired 6 times on the grey probe image
+    assert clf.model[0]._forward_hooks == {}  # and the caller's hook dict is untouched by the copy
+
+
+def test_torch_own_hooks_stay_on_the_copy():
+    from fido_lib.fastpath import private_copy
+    net = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Flatten())
+    nn.utils.spectral_norm(net[0])  # its weight is recomputed by a forward pre-hook
+    copy = private_copy(net).eval()
+    assert len(copy[0]._forward_pre_hooks) == 1
+    x = torch.rand(1, 3, 4, 4)
+    assert torch.allclose(copy(x), net.eval()(x))
+
+
+class _BatchDependent(nn.Module):
+    """Right for one image; C - 1 logits for a batch."""
+
+    def forward(self, x):
+        out = x.mean(dim=(-2, -1))
+        return out if x.shape[0] == 1 else out[:, :2]
+
+
+def test_a_model_wrong_only_for_batches_is_caught_before_the_fit_works():
+    clf = classifiers.wrap(_BatchDependent(), ["red", "green", "blue"], input_size=32, resize=32)
+    with pytest.raises(ValueError, match=r"returns 2 logits per image .* 3 class names"):
+        clf.check_outputs()
+    clf2 = classifiers.wrap(_BatchDependent(), ["red", "green", "blue"], input_size=32, resize=32)
+    with pytest.raises(ValueError, match="3 class names"):
+        fido.fit(clf2, _photo(), 0, FidoConfig(**QUICK), progress=False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_a_float64_or_bfloat16_model_fits(dtype):
+    clf = _net_classifier()
+    clf.model.to(dtype)
+    result = fido.fit(clf, _photo(), 0, FidoConfig(**QUICK), progress=False)  # failed inside a convolution
+    assert result.complete and result.ssr.dtype == torch.float32
+    assert clf.logits(_photo()).dtype in (torch.float32, torch.float64)
+    assert next(clf.model.parameters()).dtype == dtype  # the caller's model keeps its dtype

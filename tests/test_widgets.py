@@ -5,7 +5,7 @@ import re
 import pytest
 from PIL import Image
 
-from fido_lib import classifiers, fido, widgets
+from fido_lib import classifiers, fido, infill, widgets
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -93,3 +93,30 @@ def test_a_broken_upload_is_reported_not_raised(ui):
     upload(ui, "notes.png", b"hello")
     assert "not an image" in ui.error and "not an image" in ui.status.value
     assert ui.photo.value == "red square"
+
+
+def test_the_infill_choices_add_the_mask_aware_ones_that_fit_the_classifier(ui):
+    offered = [value for _, value in ui.infill.options]
+    assert offered[:5] == ["blur", "mean", "uniform", "normal", "knockoff"]
+    assert "surround" in offered  # fills a photo of any size
+    assert "learned_toy_birds" not in offered  # trained on 64×64 toy birds; this classifier sees 32×32
+    birds = classifiers.load("toy_birds")
+    assert "learned_toy_birds" in [value for _, value in widgets.infill_choices(birds)]
+
+
+def test_a_mask_aware_infill_reaches_the_fit(ui):
+    ui.relaxation.value = "stable"
+    ui.infill.value = "surround"
+    assert ui.config().infill == "surround" and "infill='surround'" in ui.code()
+    ui.run_button.click()
+    (r,) = ui.results.values()
+    assert ui.error is None and r.complete and r.config.infill == "surround"
+    assert isinstance(r.infiller, infill.SurroundInfill)
+
+
+def test_an_infiller_object_in_the_config_is_offered_as_it_is():
+    own = infill.SurroundInfill()
+    clf = classifiers.toy_classifier()
+    ui = widgets.FidoExplorer(clf, {"red square": square_photo()},
+                              config=fido.FidoConfig(iterations=5, batch_size=2, infill=own, mask_size=None))
+    assert ui.infill.value is own and ui.config().infill is own

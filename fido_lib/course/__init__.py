@@ -24,7 +24,8 @@ From the repository root::
 Every rewrite is idempotent: running a command twice changes nothing the second time.
 
 Modules: ``repository`` (course.toml, badges and URLs), ``launch`` (the Colab cell,
-forks), ``assignments`` (student notebooks), ``grading``, ``cli``.
+forks), ``assignments`` (student notebooks), ``grading``, ``cli``; ``book`` (the course
+book's two editions, ``python -m fido_lib.course.book``; needs the ``book`` extra).
 """
 from ._files import ASSIGNMENT_DIR, BADGES_ROLE, INSTALL_ROLE, META_KEY, NOTEBOOK_DIR, STUDENT_NOTE_ROLE
 from .assignments import (
@@ -37,13 +38,22 @@ from .assignments import (
     generate_assignments,
     has_exercises,
     is_test_cell,
+    nbgrader_checksum,
     nbgrader_metadata,
-    student_note_source,
     student_notebook,
     validate_exercises,
 )
 from .cli import main
-from .grading import CSV_COLUMNS, Grade, SubmissionReport, grade_notebook, grade_submissions, write_grades_csv
+from .grading import (
+    CSV_COLUMNS,
+    Grade,
+    SubmissionReport,
+    grade_notebook,
+    grade_submissions,
+    max_jobs,
+    notebook_imports,
+    write_grades_csv,
+)
 from .launch import COLAB_KEEPS, add_launch_cells, colab_requirements, install_source, refresh_launch, set_repository
 from .repository import (
     BINDER_BADGE,
@@ -93,13 +103,15 @@ __all__ = [
     "is_test_cell",
     "launch_links",
     "main",
+    "max_jobs",
+    "nbgrader_checksum",
     "nbgrader_metadata",
+    "notebook_imports",
     "read_repository",
     "refresh_launch",
     "repository_from_links",
     "rewrite_launch_urls",
     "set_repository",
-    "student_note_source",
     "student_notebook",
     "update_readme",
     "validate_exercises",

@@ -31,6 +31,9 @@ def main(argv=None) -> int:
     grade.add_argument("submissions", nargs="+", help="students' notebooks, e.g. submissions/alice/03_*.ipynb")
     grade.add_argument("--source", help="the full notebook (default: notebooks/<same name> under --root)")
     grade.add_argument("--timeout", type=float, default=600, help="seconds one cell may run (default: 600)")
+    grade.add_argument("--jobs", type=int, default=1,
+                       help="submissions graded at once, each in a process and kernel of its own "
+                            "(default: 1; at most the CPU count); the CSV keeps the submissions' order")
     commands.add_parser("show", help="print the configured repository")
     args = parser.parse_args(argv)
     root = Path(args.root)
@@ -40,7 +43,7 @@ def main(argv=None) -> int:
             print(f"{repo.slug} (branch {repo.branch})")
             return 0
         if args.command == "grade":
-            reports = grade_submissions(args.submissions, args.source, root, timeout=args.timeout)
+            reports = grade_submissions(args.submissions, args.source, root, timeout=args.timeout, jobs=args.jobs)
             write_grades_csv(reports, sys.stdout)
             failed = [r for r in reports if r.error]
             for report in failed:

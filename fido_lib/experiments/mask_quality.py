@@ -46,12 +46,15 @@ import torch
 from .. import toy_birds
 from .._util import check_int, num_threads, progress_bar
 from ..classifiers import load as load_classifier
-from ..fido import FidoConfig, fit
+from ..fido import MAX_BATCH_SIZE, FidoConfig, fit
 from ..metrics import iou, mass_inside, pointing_game, total_variation
 from ..stats import bootstrap_ci
+from . import _stored, _study_file
 
 __all__ = [
     "CROP_STUDY",
+    "FORMAT",
+    "FORMAT_VERSION",
     "RESULTS_PATH",
     "STUDY",
     "StudyResults",
@@ -170,7 +173,7 @@ class StudyResults:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"value_{k}": v for k, v in self.values.items()}
         arrays.update({f"map_{k}": v.astype(np.float16) for k, v in self.maps.items()})
-        config = {"study": self.config}
+        config = {"format": FORMAT, "format_version": FORMAT_VERSION, "study": self.config}
         summary = {"study": summary_table(self)}
         if self.crop is not None:
             names = list(self.crop["correct"])
@@ -190,36 +193,60 @@ class StudyResults:
 
 
 def load_results(path=RESULTS_PATH) -> StudyResults:
-    """A stored study: the shipped one by default (``python -m fido_lib.experiments.mask_quality`` writes one)."""
+    """A stored study: the shipped one by default (``python -m fido_lib.experiments.mask_quality`` writes one).
+
+    Nothing in the file is trusted: its format and version (:data:`FORMAT`,
+    :data:`FORMAT_VERSION`), the study config (as :func:`run_study` checks it), the set
+    of arrays, each array's ``.npy`` header (dtype and the shape the config implies,
+    read before any array is inflated), and the values: finite where fitted (NaN in
+    every metric of a fit that was not fitted, nowhere else), each metric in its range
+    (shares in [0, 1], total variation in [0, 2], correlations in [-1, 1], seconds >= 0).
+    Anything else raises ``ValueError`` saying what; a missing file ``FileNotFoundError``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"no study results at {path}; run `python -m fido_lib.experiments.mask_quality --out {path}`")
+    where = f"{path} is not a valid mask-quality results file"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            config = json.loads(str(data["config"]))
-            values = {k[6:]: data[k] for k in data.files if k.startswith("value_")}
-            maps = {k[4:]: data[k].astype(np.float32) for k in data.files if k.startswith("map_")}
-            crop = None
-            if "crop" in config:
-                names = config["crop_names"]
-                crop = {"config": config["crop"], "images": data["crop_images"].tolist(), "labels": data["crop_labels"],
-                        "correct": dict(zip(names, data["crop_correct"], strict=True)),
-                        "part_inside": dict(zip(names, data["crop_part_inside"], strict=True))}
-        return StudyResults(config["study"], values, maps, crop)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, ValueError) as err:
-        # truncated, corrupt or edited: say so, never a raw BadZipFile/KeyError/JSONDecodeError
-        raise ValueError(f"{path} is not a valid mask-quality results file (truncated, corrupt or edited?): "
-                         f"{type(err).__name__}: {err}") from None
+        with zipfile.ZipFile(path) as z:
+            infos = _stored.members(z)
+            if "config" not in infos:
+                raise ValueError(f"{where}: it holds no config")
+            config = _stored.read_json(z, infos["config"], "config", where)
+            expected = _study_file.layout(config, z, infos, where, fmt=(FORMAT, FORMAT_VERSION), metrics=METRICS,
+                                          agreement=AGREEMENT, check_study=_check_config)
+            arrays = {name: _stored.read_array(z, infos[name]) for name in expected}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
+        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    except (TypeError, ValueError) as err:
+        if str(err).startswith(where):
+            raise
+        raise ValueError(f"{where}: {err}") from None
+    _study_file.check_values(arrays, config, where, metrics=METRICS, agreement=AGREEMENT)
+    values = {k[6:]: arrays[k] for k in arrays if k.startswith("value_")}
+    maps = {k[4:]: arrays[k].astype(np.float32) for k in arrays if k.startswith("map_")}
+    crop = None
+    if "crop" in config:
+        names = config["crop_names"]
+        crop = {"config": config["crop"], "images": arrays["crop_images"].tolist(), "labels": arrays["crop_labels"],
+                "correct": dict(zip(names, arrays["crop_correct"], strict=True)),
+                "part_inside": dict(zip(names, arrays["crop_part_inside"], strict=True))}
+    return StudyResults(config["study"], values, maps, crop)
 
 
+#: Written into a saved study's config; :func:`load_results` refuses other formats and versions.
+FORMAT = "fido_lib.StudyResults"
+FORMAT_VERSION = 1
 def _check_config(config):
     for key in STUDY:
         if key not in config:
             raise ValueError(f"study config misses {key!r}; start from a copy of mask_quality.STUDY")
-    check_int("n_images", config["n_images"], low=1)
+    check_int("n_images", config["n_images"], low=1, high=toy_birds.MAX_IMAGES)
     for b in config["batch_sizes"]:
-        check_int("batch_sizes[i]", b, low=1)
+        check_int("batch_sizes[i]", b, low=1, high=MAX_BATCH_SIZE)
+    for seed in config["noise_seeds"]:
+        check_int("noise_seeds[i]", seed, low=0, high=2**32)
     for rel, temp in config["settings"]:
         fido_config(rel, temp, 1, 0, config["fido"])  # raises on a bad relaxation or temperature
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .._util import check_int, check_real, num_threads
-from ..toy_birds import TEST_SEED, ToyBirdNet, accuracy, load_cnn, make_birds
+from ..toy_birds import MAX_IMAGES, MAX_SIZE, MAX_TOTAL_PIXELS, TEST_SEED, ToyBirdNet, accuracy, load_cnn, make_birds
 
 __all__ = ["TRAIN_RECIPE", "main", "train_cnn"]
 
@@ -34,9 +34,14 @@ def train_cnn(*, seed=0, n_train=6000, epochs=3, batch_size=64, lr=3e-3, width=1
     random state: the same arguments give the same weights on the same machine.
     ``log(epoch, loss)`` is called after each epoch when given. Returns the model in eval mode.
     """
-    for name, value, low in (("seed", seed, 0), ("n_train", n_train, 1), ("epochs", epochs, 1),
-                             ("batch_size", batch_size, 1), ("width", width, 1), ("size", size, 16)):
-        check_int(name, value, low=low)
+    # bounds before any image is drawn: the set itself by make_birds' own (MAX_TOTAL_PIXELS)
+    for name, value, low, high in (("seed", seed, 0, 2**64 - 1), ("n_train", n_train, 1, MAX_IMAGES),
+                                   ("epochs", epochs, 1, 1000), ("batch_size", batch_size, 1, 4096),
+                                   ("width", width, 1, 256), ("size", size, 16, MAX_SIZE)):
+        check_int(name, value, low=low, high=high)
+    if n_train * size * size > MAX_TOTAL_PIXELS:
+        raise ValueError(f"n_train × size² = {n_train * size * size:.3g} pixels; make_birds makes at most "
+                         f"{MAX_TOTAL_PIXELS:.3g} (toy_birds.MAX_TOTAL_PIXELS)")
     check_real("lr", lr, low=0.0, high=1.0, low_open=True, high_open=True)
     if log is not None and not callable(log):
         raise TypeError(f"log must be callable or None, got {type(log).__name__}")

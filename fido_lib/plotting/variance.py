@@ -24,7 +24,7 @@ __all__ = [
     "plot_gradient_maps",
 ]
 
-#: Line style per temperature in the variance figures (colour is the relaxation).
+#: Line style per temperature (and sign handling) in the variance figures (colour is the relaxation).
 _TEMP_STYLES = ["-", "--", ":", "-."]
 _GRAD_LABEL = "L2 norm of the gradient w.r.t. the drop logits"
 
@@ -40,8 +40,15 @@ def _arm_info(result, labels):
 def _arm_name(arm):
     names = {"gal": "Gal et al.", "paper": "the paper's Function", "stable": "stable (library)"}
     name = f"{names[arm['relaxation']]}, T = {arm['temp']:g}"
+    if arm.get("sample_as", "drop") == "keep":
+        name += ", output used as keep"
     # a label such as "original" says something the formula and T do not: keep it
     return name if arm["label"].startswith(arm["relaxation"]) else f"{arm['label']}: {name}"
+
+
+def _style_key(arm):
+    # line style per (temperature, sign handling): arms of one relaxation differ in one of them
+    return (arm["temp"], arm.get("sample_as", "drop"))
 
 
 def _axes(ax, figsize):
@@ -54,16 +61,17 @@ def plot_gradient_norms(result, labels=None, ax=None, alpha=0.35):
     """The supplement's Fig. 1a: the gradient norm of every run at every iteration.
 
     One thin line per run, coloured by relaxation (:data:`RELAXATION_COLOURS`), line
-    style by temperature; ``result``: the variance experiment's ``VarianceResult`` (see above).
+    style by temperature and sign handling (``sample_as``); ``result``: the variance
+    experiment's ``VarianceResult`` (see above).
     """
     labels, arms = _arm_info(result, labels)
     fig, ax = _axes(ax, (6.4, 3.8))
-    temps = sorted({arms[label]["temp"] for label in labels})
+    styles = sorted({_style_key(arms[label]) for label in labels})
     for label in labels:
         arm = arms[label]
         trace = result.trace(label)
         steps = np.arange(trace.shape[1])
-        style = _TEMP_STYLES[temps.index(arm["temp"]) % len(_TEMP_STYLES)]
+        style = _TEMP_STYLES[styles.index(_style_key(arm)) % len(_TEMP_STYLES)]
         colour = RELAXATION_COLOURS[arm["relaxation"]]
         for k, run in enumerate(trace):
             ax.plot(steps, run, style, color=colour, lw=0.7, alpha=alpha, label=_arm_name(arm) if k == 0 else None)
@@ -80,11 +88,11 @@ def plot_across_run_std(result, labels=None, ax=None):
     """The supplement's Fig. 1b: the std (ddof 1) of the gradient norm across runs, per iteration."""
     labels, arms = _arm_info(result, labels)
     fig, ax = _axes(ax, (6.4, 3.8))
-    temps = sorted({arms[label]["temp"] for label in labels})
+    styles = sorted({_style_key(arms[label]) for label in labels})
     for label in labels:
         arm = arms[label]
         std = across_run_std(result.trace(label))
-        style = _TEMP_STYLES[temps.index(arm["temp"]) % len(_TEMP_STYLES)]
+        style = _TEMP_STYLES[styles.index(_style_key(arm)) % len(_TEMP_STYLES)]
         ax.plot(np.arange(std.size), std, style, color=RELAXATION_COLOURS[arm["relaxation"]], lw=1.5,
                 label=_arm_name(arm))
     ax.set_xlabel("iteration")
@@ -95,10 +103,14 @@ def plot_across_run_std(result, labels=None, ax=None):
 
 
 def plot_figure1(result, labels=None):
-    """Fig. 1a and 1b of the supplement side by side."""
+    """Fig. 1a and 1b of the supplement side by side, with one legend for both below them."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     plot_gradient_norms(result, labels, ax=a)
     plot_across_run_std(result, labels, ax=b)
+    handles, names = b.get_legend_handles_labels()  # one line per arm
+    for ax in (a, b):
+        ax.get_legend().remove()
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 2), fontsize="small")
     return fig
 
 
@@ -224,7 +236,7 @@ def plot_gradient_maps(maps, *, columns=4, quantile=0.99):
     ``per_sample`` part of the variance experiment's ``step_gradient``). The first
     ``columns`` panels of a row show single samples, the last one their mean — the
     gradient the optimiser sees. Diverging colours (``RdBu_r``, 0 = white), symmetric
-    limits per row at the ``quantile`` of the row's |gradient|, printed on the row,
+    limits per row at the ``quantile`` of the row's ``|gradient|``, printed on the row,
     so that both rows can be read although their scales differ.
     """
     if not isinstance(maps, dict) or not maps:

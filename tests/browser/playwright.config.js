@@ -7,6 +7,7 @@ module.exports = {
   ...base,
   testDir: '.',
   testMatch: '*.spec.ts',
+  testIgnore: ['book/**'],  // the book's own test: book/playwright.config.js (../book.sh)
   outputDir: 'results/playwright',
   reporter: [['list']],
   retries: 0,
@@ -20,18 +21,6 @@ module.exports = {
     trace: 'off',
     screenshot: 'only-on-failure',
     viewport: { width: 1400, height: 1000 },
-    launchOptions: {
-      // Debian's chromium (apt), never a browser download
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync'
-      ]
-    }
+    launchOptions: require('./chromium'),
   }
 };

@@ -15,18 +15,8 @@ if [ -z "$NOTEBOOK" ] || [ ! -f "$NOTEBOOK" ]; then
 fi
 export NOTEBOOK="$(cd "$(dirname "$NOTEBOOK")" && pwd)/$(basename "$NOTEBOOK")"
 
-if [ ! -x "$CHROMIUM" ]; then
-  echo "browser test: installing Debian's chromium"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
-
+. "$HERE/lib.sh"
 cd "$HERE"
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "browser test: npm ci"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
-fi
 
 mkdir -p results
 SERVE_ROOT="$(mktemp -d)"
@@ -44,18 +34,7 @@ stop_server() {
 }
 trap stop_server EXIT
 
-"$PY" - <<PYEOF
-import time, urllib.request
-deadline = time.time() + 90
-while True:
-    try:
-        urllib.request.urlopen("$TARGET_URL/api/status", timeout=2)
-        break
-    except OSError:
-        if time.time() > deadline:
-            raise SystemExit("JupyterLab did not answer on $TARGET_URL within 90 s; see $SERVER_LOG")
-        time.sleep(0.5)
-PYEOF
+wait_for_url "$TARGET_URL/api/status" 90 "JupyterLab did not answer on $TARGET_URL within 90 s; see $SERVER_LOG"
 
 echo "browser test: $(basename "$NOTEBOOK") in JupyterLab at $TARGET_URL"
 npx playwright test "$@"

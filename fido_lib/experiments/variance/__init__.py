@@ -40,13 +40,29 @@ bit-identical ``u`` — :attr:`VarianceResult.noise_digests` holds a SHA-256 of
 every ``u`` an arm used, to check it — and a CPU and a GPU run of the same seed see
 the same noise too.
 
+The published code's simplified path, when the supplement was written, blended with its
+Function's output as the *keep* rate while its L1 term read θ as a drop logit:
+:data:`PUBLISHED_SIGN_ARM` (``Arm(sample_as="keep")``) runs it that way;
+:data:`PUBLISHED_ARMS` uses the corrected sign. :meth:`VarianceResult.join` puts arms of
+separate calls with the same config and paired noise side by side.
+
 Modules: :mod:`.config` (arms, :class:`VarianceConfig`), :mod:`.problem` (test
 problem, noise, loss, one step's gradient), :mod:`.runner` (:func:`run_experiment`),
 :mod:`.storage` (:class:`VarianceResult`), :mod:`.compare` (:func:`compare`, which
 applies the paired statistics of :mod:`fido_lib.stats` to two arms).
 """
 from .compare import Comparison, compare
-from .config import ABLATION_ARMS, INPUTS, OBJECTIVES, OPTIMIZERS, PUBLISHED_ARMS, Arm, VarianceConfig
+from .config import (
+    ABLATION_ARMS,
+    INPUTS,
+    OBJECTIVES,
+    OPTIMIZERS,
+    PUBLISHED_ARMS,
+    PUBLISHED_SIGN_ARM,
+    SAMPLE_AS,
+    Arm,
+    VarianceConfig,
+)
 from .problem import Problem, StepGradient, draw_noise, make_classifier, make_problem, noise_seed, step_gradient
 from .runner import run_experiment
 from .storage import VarianceResult
@@ -57,6 +73,8 @@ __all__ = [
     "OBJECTIVES",
     "OPTIMIZERS",
     "PUBLISHED_ARMS",
+    "PUBLISHED_SIGN_ARM",
+    "SAMPLE_AS",
     "Arm",
     "Comparison",
     "Problem",

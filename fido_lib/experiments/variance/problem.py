@@ -19,7 +19,9 @@ from torch import nn
 
 from ..._util import check_int
 from ...concrete import drop_mask
-from ...ops import gaussian_blur, log_odds, total_variation
+from ...ops import _log_odds as log_odds  # unchecked: a NaN here stops its run, it does not raise
+from ...ops import _total_variation as total_variation  # unchecked: σ(θ) is finite
+from ...ops import gaussian_blur
 from .config import Arm, VarianceConfig, resolve_config
 
 __all__ = ["Problem", "StepGradient", "draw_noise", "make_classifier", "make_problem", "noise_seed", "step_gradient"]
@@ -123,6 +125,8 @@ def _losses(theta, u, arm: Arm, problem: Problem, config: VarianceConfig):
     runs, masks, samples = u.shape[:3]
     theta_per_sample = theta[:, :, None].expand(-1, -1, samples, -1, -1)
     drop = drop_mask(theta_per_sample, relaxation=arm.relaxation, temp=arm.temp, u=u, eps=arm.eps)
+    if arm.sample_as == "keep":  # the published simplified path: its output blended as the keep rate
+        drop = 1 - drop
     drop = drop[:, :, :, None]  # (runs, masks, samples, 1, H, W): one mask for all channels
     # (n, 3, H, W) -> (n, 1, 1, 3, H, W): n = 1 broadcasts over the runs, n = runs gives run r input r
     image, infill = problem.image[:, None, None], problem.infill[:, None, None]

@@ -72,11 +72,14 @@ def _run_arm(arm: Arm, arm_index: int, problem: Problem, config: VarianceConfig)
             theta.copy_(torch.where(keep, theta, before))
     synchronize(dev)
     seconds = time.perf_counter() - start
+    # where each run's first mask ended: its mean drop rate σ(θ) over the pixels
+    final_drop_rate = torch.sigmoid(theta.detach()[:, 0].double()).mean((-2, -1)).cpu().tolist()
 
     def as_np(t):  # (runs, iterations)
         return t.T.cpu().numpy()
 
-    return as_np(norms), as_np(data_norms), as_np(zeros), as_np(log_odds), digest.hexdigest(), seconds
+    return (as_np(norms), as_np(data_norms), as_np(zeros), as_np(log_odds), digest.hexdigest(), seconds,
+            final_drop_rate)
 
 
 def _describe_device(device: str) -> str:
@@ -107,7 +110,9 @@ def run_experiment(
     drop logits (what the optimiser sees) and of its data term alone, the fraction
     of exactly-zero entries of the data term's per-sample gradient (where the
     relaxation's derivative rounded to 0), and the mean target log-odds of the
-    first mask's samples. All arms of one call see the same problem.
+    first mask's samples; at the end, each run's mean drop rate ``σ(θ)`` of its
+    first mask (:attr:`VarianceResult.final_drop_rate`). All arms of one call see
+    the same problem.
     """
     config = resolve_config(config, overrides)
     if isinstance(arms, Arm):
@@ -135,6 +140,7 @@ def run_experiment(
         "targets": problem.targets.tolist(),
         "seconds": [o[5] for o in out],
         "noise_digests": [o[4] for o in out],
+        "final_drop_rate": [o[6] for o in out],
         "torch": torch.__version__,
         "device_name": _describe_device(config.device),
         "threads": threads,

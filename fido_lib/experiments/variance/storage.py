@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import VarianceConfig
+from .. import _stored
+from .._stored import check_header as _check_header
+from .config import MAX_NOISE_PER_STEP, VarianceConfig
 from .problem import draw_noise, noise_seed
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "VarianceResult"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_DIGEST_NUMBERS", "VarianceResult"]
 
 #: Written into every saved file's metadata; :meth:`VarianceResult.load` refuses
 #: files without them or with another version (the layout may change between versions).
@@ -65,8 +67,64 @@ class VarianceResult:
         return dict(zip(self.labels, np.isnan(self.grad_norm).any(axis=2).sum(axis=1).tolist(), strict=True))
 
     @property
+    def final_drop_rate(self) -> dict:
+        """Per arm, each run's mean drop rate ``σ(θ)`` of its (first) mask after the last step.
+
+        Read by the L1 term and the plotted maps as the dropped share; with the
+        published sign (:data:`PUBLISHED_SIGN_ARM`) the blend drops ``1 - σ((θ + n)/T)``
+        instead. Empty for a file saved before this was recorded.
+        """
+        rates = self.metadata.get("final_drop_rate")
+        if rates is None:
+            return {}
+        return {label: np.asarray(r, dtype=float) for label, r in zip(self.labels, rates, strict=True)}
+
+    @property
     def seconds(self) -> dict:
         return dict(zip(self.labels, self.metadata["seconds"], strict=True))
+
+    @classmethod
+    def join(cls, *results: VarianceResult) -> VarianceResult:
+        """The arms of several results of one experiment side by side, in the order given.
+
+        Every result must come from the same :class:`VarianceConfig` with paired noise
+        (then every arm of every result saw the same ``u``, as if they had run in one
+        call; unpaired arms draw their noise by their index in a call, which joining
+        would change), the same torch version, device and thread count, and the labels
+        must be distinct. The inputs are not changed; the arrays are copied.
+        """
+        if not results:
+            raise ValueError("join needs at least one VarianceResult, got none")
+        for r in results:
+            if not isinstance(r, VarianceResult):
+                raise TypeError(f"join takes VarianceResult objects, got {type(r).__name__}")
+        first = results[0].metadata
+        for key in ("config", "arms", "noise_digests", "seconds"):
+            for r in results:
+                if key not in r.metadata:
+                    raise ValueError(f"join: a result's metadata lacks {key!r} (not from run_experiment?)")
+        if not first["config"].get("paired", True):
+            raise ValueError("join: the results have unpaired noise (paired=False): each arm's noise depends on "
+                             "its index in the run, so joined arms would not match their noise seeds; "
+                             "run the arms in one call instead")
+        for k, r in enumerate(results[1:], start=1):
+            for key in ("config", "targets", "torch", "device_name", "threads"):
+                if r.metadata.get(key) != first.get(key):
+                    raise ValueError(f"join: result {k} differs from result 0 in {key!r} "
+                                     f"({r.metadata.get(key)!r:.120} vs {first.get(key)!r:.120}); "
+                                     "only results of the same experiment can be joined")
+        labels = tuple(label for r in results for label in r.labels)
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"join: labels must be distinct across the results, got {list(labels)}")
+        metadata = {**first}
+        for key in ("arms", "noise_digests", "seconds"):
+            metadata[key] = [x for r in results for x in r.metadata[key]]
+        if all("final_drop_rate" in r.metadata for r in results):
+            metadata["final_drop_rate"] = [x for r in results for x in r.metadata["final_drop_rate"]]
+        else:
+            metadata.pop("final_drop_rate", None)
+        arrays = {k: np.concatenate([getattr(r, k) for r in results]) for k in cls._ARRAYS}
+        return cls(labels=labels, metadata=json.loads(json.dumps(metadata)), **arrays)
 
     def save(self, path) -> Path:
         """Write one ``.npz`` (the arrays plus the metadata as a JSON string, with
@@ -100,26 +158,26 @@ class VarianceResult:
             raise FileNotFoundError(f"no VarianceResult file at {path}")
         where = f"{path} is not a valid VarianceResult file"
         try:
-            with np.load(path, allow_pickle=False) as f:
-                missing = [k for k in ("metadata", *cls._ARRAYS) if k not in f.files]
+            with zipfile.ZipFile(path) as z:
+                members = _stored.members(z)
+                missing = [k for k in ("metadata", *cls._ARRAYS) if k not in members]
                 if missing:
                     raise ValueError(f"{where}: it lacks {', '.join(missing)}")
-                text = str(f["metadata"])
-                arrays = {k: f[k].copy() for k in cls._ARRAYS}
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
+                meta = _stored.read_json(z, members["metadata"], "metadata", where)
+                _check_format(meta, where)
+                # the headers first: shapes and dtypes against the config, before any array is inflated
+                expected = _expected_shape(meta, where)
+                for k in cls._ARRAYS:
+                    _check_header(z, members[k], k, expected, "f", where,
+                                  source="the labels and the config (arms, runs, iterations)")
+                arrays = {k: _stored.read_array(z, members[k]) for k in cls._ARRAYS}
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
             raise ValueError(f"{where}: cannot read it as .npz (truncated or corrupt?): "
                              f"{type(err).__name__}: {err}") from None
         except ValueError as err:
             if str(err).startswith(where):
                 raise
             raise ValueError(f"{where}: {err}") from None
-        try:
-            meta = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: its metadata is not JSON ({err})") from None
-        if not isinstance(meta, dict):
-            raise ValueError(f"{where}: its metadata must be a JSON object, got {type(meta).__name__}")
-        _check_format(meta, where)
         labels = _check_metadata(meta, arrays, where)
         if check_noise:
             _check_digests(meta, labels, where)
@@ -127,7 +185,20 @@ class VarianceResult:
 
 
 #: The most uniform numbers per step :func:`_check_digests` draws again (512 MB of float32).
-_MAX_NOISE_PER_STEP = 2**27
+_MAX_NOISE_PER_STEP = MAX_NOISE_PER_STEP
+#: The most uniform numbers :func:`_check_digests` draws again in all (all distinct noise
+#: seeds together): about 40 times the published 30 × 100 experiment's, seconds to a minute.
+MAX_DIGEST_NUMBERS = 2**30
+def _expected_shape(meta, where):
+    """``(arms, runs, iterations)`` from the labels and the config (checked as a VarianceConfig)."""
+    labels, config = meta.get("labels"), meta.get("config")
+    if not isinstance(labels, list) or not isinstance(config, dict):
+        raise ValueError(f"{where}: metadata must hold a list 'labels' and a dict 'config'")
+    try:
+        cfg = _config(meta)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: metadata['config'] is not a valid VarianceConfig: {err}") from None
+    return (len(labels), cfg.runs, cfg.iterations)
 
 
 def _config(meta):
@@ -181,6 +252,14 @@ def _check_metadata(meta, arrays, where):
     z = arrays["zero_fraction"]
     if ((z < 0) | (z > 1)).any():
         raise ValueError(f"{where}: zero_fraction must lie in [0, 1] (or be NaN)")
+    rates = meta.get("final_drop_rate")
+    if rates is not None and not (
+        isinstance(rates, list) and len(rates) == len(labels)
+        and all(isinstance(r, list) and len(r) == config.runs and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= 1 for x in r) for r in rates)
+    ):
+        raise ValueError(f"{where}: metadata['final_drop_rate'] must hold, per arm, one rate in [0, 1] per run, "
+                         f"got {rates!r:.200}")
     digests = meta["noise_digests"]
     if len(digests) != len(labels) or not all(isinstance(d, str) and len(d) == 64 for d in digests):
         raise ValueError(f"{where}: noise_digests must hold one SHA-256 hex digest per arm ({len(labels)}), "
@@ -203,6 +282,12 @@ def _check_digests(meta, labels, where):
         raise ValueError(f"{where}: recomputing its noise would draw {per_step:.3g} numbers per step (more than "
                          f"{_MAX_NOISE_PER_STEP:.3g}, {4 * _MAX_NOISE_PER_STEP / 2**20:.0f} MB); "
                          "load it with check_noise=False to skip that check")
+    distinct = len({noise_seed(config.seed, k, config.paired) for k in range(len(labels))})
+    total = per_step * config.iterations * distinct
+    if total > MAX_DIGEST_NUMBERS:
+        raise ValueError(f"{where}: recomputing its noise digests would draw {total:.3g} numbers (more than "
+                         f"MAX_DIGEST_NUMBERS = {MAX_DIGEST_NUMBERS:.3g}); load it with check_noise=False "
+                         "to skip that check")
     done = {}
     for k, (label, digest) in enumerate(zip(labels, meta["noise_digests"], strict=True)):
         seed = noise_seed(config.seed, k, config.paired)
