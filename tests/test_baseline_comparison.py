@@ -1,6 +1,7 @@
 """fido_lib.experiments.baseline_comparison and fido_settings: the stored results load and are
 checked, the paired verdict picks the right maps, and a tiny run goes end to end."""
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -159,3 +160,117 @@ def test_partial_runs_merge_into_the_whole(tmp_path):
     assert np.array_equal(merged.truth["birds"], full.truth["birds"]) and set(merged.maps) == {"fido (ssr)"}
     with pytest.raises(ValueError, match="auc of photos must be finite"):
         bc.merge_parts([tmp_path / "a.npz"])  # photos 2-4 missing
+
+
+# ---------------------------------------------------------------------- hostile or edited files
+def _edited(src, dst, changes):
+    """A copy of the stored ``src`` with arrays replaced (``None``: dropped) or added."""
+    with np.load(src) as data:
+        arrays = {k: data[k] for k in data.files}
+    for k, v in changes.items():
+        if v is None:
+            arrays.pop(k)
+        else:
+            arrays[k] = v
+    np.savez_compressed(dst, **arrays)
+    return dst
+
+
+def _with(src, key, index, value):
+    with np.load(src) as data:
+        v = data[key].copy()
+    v[index] = value
+    return {key: v}
+
+
+def _refused_without_inflating(load, path, match):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as err:
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20  # the big member was never inflated
+    err.match(match)
+
+
+@pytest.mark.parametrize("module, member, match", [
+    (bc, "auc_birds", r"baseline-comparison file: auc_birds must have shape \(12, 24, 1, 3, 2\).*"
+                      r"got \(10000000,\)"),
+    (bc, "map_saliency (abs)", r"baseline-comparison file: map_saliency \(abs\) must have shape \(224, 224\).*"
+                               r"got \(10000000,\)"),
+    (bc, "map_fido (ssr)", r"baseline-comparison file: map_fido \(ssr\) has shape \(10000000,\), expected \(H, W\)"),
+    (fs, "insertion", r"FIDO-settings file: insertion must have shape \(3, 5\).*got \(10000000,\)"),
+])
+def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path, module, member, match):
+    bomb = _edited(module.RESULTS_PATH, tmp_path / "bomb.npz", {member: np.zeros(10**7)})  # 80 MB of zeros
+    assert bomb.stat().st_size < 2**20
+    _refused_without_inflating(module.load_results, bomb, "bomb.npz is not a valid " + match)
+
+
+def test_a_config_claiming_huge_arrays_is_refused_by_the_caps(tmp_path):
+    with np.load(bc.RESULTS_PATH) as data:
+        head = json.loads(str(data["config"]))
+    head["study"]["birds"]["n_images"] = 10**6
+    path = _edited(bc.RESULTS_PATH, tmp_path / "birds.npz", {"config": np.array(json.dumps(head))})
+    with pytest.raises(ValueError, match=r"n_images'\] must be an int in \[1, 10000\], got 1000000"):
+        bc.load_results(path)
+    head["study"]["birds"]["n_images"], head["study"]["birds"]["noise_seeds"] = 10_000, list(range(100))
+    path = _edited(bc.RESULTS_PATH, tmp_path / "pairs.npz", {"config": np.array(json.dumps(head))})
+    with pytest.raises(ValueError, match="1000000 .bird, seed. pairs; a stored comparison has at most 100000"):
+        bc.load_results(path)
+    with np.load(fs.RESULTS_PATH) as data:
+        head = json.loads(str(data["config"]))
+    head["search"]["photos"] = ["chelsea"] * 5000
+    path = _edited(fs.RESULTS_PATH, tmp_path / "photos.npz", {"config": np.array(json.dumps(head))})
+    with pytest.raises(ValueError, match="photos'\\] must be 1 to 1000 photo names"):
+        fs.load_results(path)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (_with(bc.RESULTS_PATH, "truth_birds", (0, 0, 0, 0), 7.0), r"truth of birds must be values in \[0, 1\]"),
+    (_with(bc.RESULTS_PATH, "auc_photos", (0, 0, 0, 0, 0), np.nan), "auc of photos must be finite"),
+    (_with(bc.RESULTS_PATH, "seconds_birds", (0, 0, 0), np.inf), "seconds of birds must be finite and positive"),
+    (_with(bc.RESULTS_PATH, "map_fido (ssr)", (3, 3), 7.0), r"map 'fido \(ssr\)' must lie in \[0, 1\], got 7"),
+    (_with(bc.RESULTS_PATH, "map_saliency (abs)", (3, 3), -1.0), r"map 'saliency \(abs\)' must lie in \[0, inf\]"),
+    (_with(bc.RESULTS_PATH, "map_occlusion (signed)", (3, 3), np.nan), r"map 'occlusion \(signed\)' must be finite"),
+    ({"truth_birds": np.full((12, 24, 1, 3), "0.5")}, "truth_birds must hold floats, got dtype <U3"),
+    ({"extra": np.zeros(3)}, "holds arrays no such file has: extra"),
+    ({"map_fido (joint)": None}, r"maps must be all of .* or none; it lacks map_fido \(joint\)"),
+    ({"seconds_photos": None}, "it lacks seconds_photos"),
+])
+def test_an_edited_copy_of_the_shipped_comparison_is_refused(tmp_path, changes, match):
+    path = _edited(bc.RESULTS_PATH, tmp_path / "edited.npz", changes)
+    with pytest.raises(ValueError, match="edited.npz is not a valid baseline-comparison file.*" + match):
+        bc.load_results(path)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (_with(fs.RESULTS_PATH, "deletion", (0, 0), 7.0), r"AUCs must lie in \[0, 1\]"),
+    (_with(fs.RESULTS_PATH, "seconds", (1, 2), np.nan), "seconds must be finite values >= 0"),
+    (_with(fs.RESULTS_PATH, "published", (0,), np.inf), "published must be finite positive seconds"),
+    ({"insertion": np.full((3, 5), "0.5")}, "insertion must hold floats, got dtype <U3"),
+    ({"extra": np.zeros(3)}, "holds arrays no such file has: extra"),
+    ({"published": None}, "it lacks published"),
+])
+def test_an_edited_copy_of_the_shipped_settings_search_is_refused(tmp_path, changes, match):
+    path = _edited(fs.RESULTS_PATH, tmp_path / "edited.npz", changes)
+    with pytest.raises(ValueError, match="edited.npz is not a valid FIDO-settings file.*" + match):
+        fs.load_results(path)
+
+
+def test_the_shipped_settings_search_loads():
+    res = fs.load_results()
+    assert res.config == fs.SEARCH and res.insertion.shape == (len(fs.SEARCH["candidates"]), 5)
+    assert (res.published > 0).all()
+
+
+@pytest.mark.parametrize("module, name", [(bc, "baseline-comparison file"), (fs, "FIDO-settings file")])
+def test_a_foreign_or_text_file_is_refused(tmp_path, module, name):
+    np.savez(tmp_path / "foreign.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match=f"foreign.npz is not a valid {name}: it holds no config"):
+        module.load_results(tmp_path / "foreign.npz")
+    (tmp_path / "text.npz").write_text("not a zip at all\n")
+    with pytest.raises(ValueError, match=f"text.npz is not a valid {name} " + r"\(truncated or corrupt\?\): BadZip"):
+        module.load_results(tmp_path / "text.npz")

@@ -1,5 +1,6 @@
 """fido_lib.experiments.counterfactual_study and inpainter_training: small runs, storage, statistics, checks."""
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -144,6 +145,88 @@ def test_the_shipped_study_loads_and_has_every_infill():
     assert r.infills == ["blur", "mean", "uniform", "knockoff", "learned", "counterfactual"]
     assert r.config["n_images"] >= 24 and len(r.config["noise_seeds"]) >= 2
     assert np.isfinite(r.values["ssr_mass"]).all() and np.isfinite(r.values["sdr_mass"]).all()
+
+
+def _edited(tmp_path, name, changes):
+    """A copy of the shipped study with arrays replaced (``None``: dropped) or added."""
+    with np.load(cs.RESULTS_PATH) as data:
+        arrays = {k: data[k] for k in data.files}
+    for k, v in changes.items():
+        if v is None:
+            arrays.pop(k)
+        else:
+            arrays[k] = v
+    np.savez_compressed(tmp_path / name, **arrays)
+    return tmp_path / name
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path):
+    bomb = _edited(tmp_path, "bomb.npz", {"value_ssr_mass": np.zeros(10**7)})  # 80 MB of zeros
+    assert bomb.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as err:
+            cs.load_results(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20  # the member was never inflated
+    err.match(r"bomb.npz is not a valid counterfactual-study results file: "
+              r"value_ssr_mass must have shape \(6, 24, 2\).*got \(10000000,\)")
+
+
+def test_a_bomb_behind_a_config_that_claims_it_is_refused_by_the_caps(tmp_path):
+    with np.load(cs.RESULTS_PATH) as data:
+        meta = json.loads(str(data["meta"]))
+    meta["study"]["noise_seeds"] = list(range(500))
+    path = _edited(tmp_path, "seeds.npz", {"meta": np.array(json.dumps(meta))})
+    with pytest.raises(ValueError, match="500 noise seeds; a stored study has at most 100"):
+        cs.load_results(path)
+    meta["study"]["noise_seeds"], meta["study"]["n_images"] = list(range(100)), 10_000
+    path = _edited(tmp_path, "pairs.npz", {"meta": np.array(json.dumps(meta))})
+    with pytest.raises(ValueError, match="1000000 .image, seed. pairs; a stored study has at most 100000"):
+        cs.load_results(path)
+
+
+def _with(key, index, value):
+    with np.load(cs.RESULTS_PATH) as data:
+        v = data[key].copy()
+    v[index] = value
+    return {key: v}
+
+
+@pytest.mark.parametrize("changes, match", [
+    (_with("value_ssr_mass", (0, 0, 0), 7.0), r"ssr_mass must lie in \[0, 1\], got 7 in 1 place"),
+    (_with("value_sdr_iou", (2, 3, 1), -0.5), r"sdr_iou must lie in \[0, 1\], got -0.5"),
+    (_with("value_seconds", (0, 0, 0), -1.0), r"seconds must lie in \[0, inf\]"),
+    (_with("value_seconds", (0, 0, 0), np.inf), "seconds holds inf"),
+    (_with("value_ssr_mass", (1, 5, 0), np.nan), "ssr_mass is NaN in 1 place"),
+    (_with("auc", (0, 0, 0, 0, 0), np.nan), "auc is NaN in 1 place.s. where a map was scored"),
+    (_with("auc", (0, 0, 1, 0, 0), 0.5), "and a number in 1 where none was"),
+    (_with("auc", (13, 2, 1, 23, 1), 7.0), r"auc must lie in \[0, 1\], got 7"),
+    (_with("map_ssr", (0, 0, 5, 5), 7.0), r"map_ssr must hold maps in \[0, 1\]"),
+    (_with("map_sdr", (0, 0, 5, 5), np.nan), "map_sdr is NaN in 1 place"),
+    ({"value_ssr_mass": np.full((6, 24, 2), "0.5")}, "value_ssr_mass must hold floats, got dtype <U3"),
+    ({"value_ssr_mass": np.zeros((6, 24, 2), np.int64)}, "value_ssr_mass must hold floats"),
+    ({"extra": np.zeros(3)}, "holds arrays no such file has: extra"),
+    ({"map_sdr": None}, "it lacks map_sdr"),
+    ({"meta": np.array("[1, 2]")}, "meta must be a JSON object"),
+])
+def test_an_edited_copy_of_the_shipped_study_is_refused(tmp_path, changes, match):
+    path = _edited(tmp_path, "edited.npz", changes)
+    with pytest.raises(ValueError, match="edited.npz is not a valid counterfactual-study results file.*" + match):
+        cs.load_results(path)
+
+
+def test_a_foreign_or_text_file_is_refused(tmp_path):
+    np.savez(tmp_path / "foreign.npz", x=np.arange(3))
+    with pytest.raises(ValueError, match="foreign.npz is not a valid counterfactual-study results file: "
+                                         "it holds no meta"):
+        cs.load_results(tmp_path / "foreign.npz")
+    (tmp_path / "text.npz").write_text("not a zip at all\n")
+    with pytest.raises(ValueError, match="text.npz is not a valid counterfactual-study results file "
+                                         r"\(truncated or corrupt\?\): BadZipFile"):
+        cs.load_results(tmp_path / "text.npz")
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["MAX_JSON_BYTES", "check_header", "members", "read_array", "read_header", "read_json"]
+__all__ = ["MAX_JSON_BYTES", "check_arrays", "check_header", "members", "read_array", "read_header",
+           "read_json"]
 
 _KINDS = {"f": "floats", "i": "ints", "u": "unsigned ints", "b": "bools"}
 #: The largest JSON member read (text of a few kB in every file fido_lib writes).
@@ -71,6 +72,24 @@ def check_header(z, info, name, shape, kinds, where, source="the stored config")
     if shape is not None and got != tuple(shape):
         raise ValueError(f"{where}: {name} has shape {got}, expected {tuple(shape)} from {source}")
     return got
+
+
+def check_arrays(z, infos, expected, where, *, json_member="config", source="the stored config"):
+    """Exactly the arrays of ``expected`` (``{name: (shape, kinds)}``) besides ``json_member``, none
+    missing and none more, each ``.npy`` header with its dtype kind and shape (and the member no
+    larger than its header promises). Reads no data."""
+    missing = sorted(set(expected) - set(infos))
+    unexpected = sorted(set(infos) - set(expected) - {json_member})
+    if missing or unexpected:
+        raise ValueError(f"{where}: " + "; ".join(
+            ([f"it lacks {', '.join(missing)}"] if missing else []) +
+            ([f"it holds arrays no such file has: {', '.join(unexpected)}"] if unexpected else [])))
+    for name, (shape, kinds) in expected.items():
+        got, dtype = read_header(z, infos[name], name, where)
+        if dtype.hasobject or dtype.kind not in kinds:
+            raise ValueError(f"{where}: {name} must hold {' or '.join(_KINDS[k] for k in kinds)}, got dtype {dtype}")
+        if got != tuple(shape):
+            raise ValueError(f"{where}: {name} must have shape {tuple(shape)} from {source}, got {got}")
 
 
 def read_array(z, info):

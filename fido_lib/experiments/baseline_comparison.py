@@ -46,6 +46,7 @@ from ..images import SAMPLES, sample
 from ..metrics import centre_prior, ground_truth_scores, removal_scores, standard_removals
 from ..stats import bootstrap_ci, sign_test, wilcoxon_signed_rank
 from ..timing import cpu_name
+from . import _stored
 
 __all__ = [
     "ENTRIES",
@@ -144,33 +145,127 @@ def _check_loaded(res):
             raise ValueError(f"auc of {ds} has shape {res.auc[ds].shape}, the config says {want}")
         if not (np.isfinite(res.auc[ds]).all() and (res.auc[ds] >= 0).all() and (res.auc[ds] <= 1).all()):
             raise ValueError(f"auc of {ds} must be finite values in [0, 1]")
-        if res.seconds[ds].shape != (len(TIMED), n[ds], seeds[ds]) or not (res.seconds[ds] > 0).all():
-            raise ValueError(f"seconds of {ds} must be positive with shape {(len(TIMED), n[ds], seeds[ds])}")
+        secs = res.seconds[ds]
+        if secs.shape != (len(TIMED), n[ds], seeds[ds]) or not (np.isfinite(secs).all() and (secs > 0).all()):
+            raise ValueError(f"seconds of {ds} must be finite and positive with shape "
+                             f"{(len(TIMED), n[ds], seeds[ds])}")
     want = (len(ENTRIES), n["birds"], seeds["birds"], len(TRUTH))
     t = res.truth["birds"]
     if t.shape != want or not (np.isfinite(t).all() and (t >= 0).all() and (t <= 1).all()):
         raise ValueError(f"truth of birds must be values in [0, 1] with shape {want}")
 
 
+#: Caps on what a stored comparison may claim, checked before any array is read: photos,
+#: birds, noise seeds, (bird, seed) pairs and the side of photo 0's maps.
+_MAX_PHOTOS = 1000
+_MAX_BIRDS = 10_000
+_MAX_SEEDS = 100
+_MAX_PAIRS = 10**5
+_MAX_MAP_SIDE = 2048
+#: Removals a stored comparison may name.
+_REMOVALS = ("blur", "mean", "counterfactual")
+
+
 def load_results(path=RESULTS_PATH) -> ComparisonResults:
     """The stored comparison (the shipped one by default), checked: a truncated, corrupt or
-    edited file raises ``ValueError`` saying so."""
+    edited file raises ``ValueError`` saying so.
+
+    The config member (size-bounded JSON) is read first and its sizes checked (at most 1000
+    photos, 10 000 birds, 100 noise seeds, 10⁵ (bird, seed) pairs, distinct known removals);
+    then every array's ``.npy`` header against the shape the config implies, before any
+    array is inflated, and no array more or less (photo 0's maps: every mapped entry or none,
+    one H × W of at most 2048 px a side). Then the values: AUCs and truth scores in [0, 1],
+    seconds finite and > 0, maps finite (FIDO's in [0, 1], absolute ones >= 0); no NaN.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no comparison at {path}; run `python -m fido_lib.experiments.baseline_comparison "
                                 f"--out {path}`")
+    where = f"{path} is not a valid baseline-comparison file"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            head = json.loads(str(data["config"]))
-            pick = {p: {k[len(p) + 1:]: data[k] for k in data.files if k.startswith(p + "_")}
-                    for p in ("auc", "truth", "seconds", "map")}
+        with zipfile.ZipFile(path) as z:
+            infos = _stored.members(z)
+            if "config" not in infos:
+                raise ValueError(f"{where}: it holds no config")
+            head = _stored.read_json(z, infos["config"], "config", where)
+            expected = _stored_layout(head, z, infos, where)
+            _stored.check_arrays(z, infos, expected, where)
+            data = {name: _stored.read_array(z, infos[name]) for name in infos if name in expected}
+        pick = {p: {k[len(p) + 1:]: v for k, v in data.items() if k.startswith(p + "_")}
+                for p in ("auc", "truth", "seconds", "map")}
         res = ComparisonResults(head["study"], head["meta"], pick["auc"], pick["truth"], pick["seconds"],
                                 {k: v.astype(np.float32) for k, v in pick["map"].items()})
         _check_loaded(res)
+        _check_maps(res.maps)
         return res
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path} is not a valid baseline-comparison file (truncated, corrupt or edited?): "
-                         f"{type(err).__name__}: {err}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
+        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        if str(err).startswith(where):
+            raise
+        raise ValueError(f"{where} (truncated, corrupt or edited?): {type(err).__name__}: {err}") from None
+
+
+def _stored_layout(head, z, infos, where):
+    """``{array name: (shape, dtype kinds)}`` a stored config implies; its sizes checked first."""
+    study, meta = head.get("study"), head.get("meta")
+    if not isinstance(study, dict) or not isinstance(meta, dict):
+        raise ValueError(f"{where}: its config must hold 'study' (a dict like baseline_comparison.STUDY) "
+                         f"and 'meta' (a dict)")
+    photos, birds = study.get("photos"), study.get("birds")
+    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos) or len(photos) > _MAX_PHOTOS:
+        raise ValueError(f"{where}: study['photos'] must be a list of at most {_MAX_PHOTOS} photo names")
+    if not isinstance(birds, dict):
+        raise ValueError(f"{where}: study['birds'] must be a dict like STUDY['birds']")
+    n, seeds = birds.get("n_images"), birds.get("noise_seeds")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= _MAX_BIRDS:
+        raise ValueError(f"{where}: study['birds']['n_images'] must be an int in [1, {_MAX_BIRDS}], got {n!r}")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= _MAX_SEEDS:
+        raise ValueError(f"{where}: study['birds']['noise_seeds'] must be a list of 1 to {_MAX_SEEDS} seeds")
+    if n * len(seeds) > _MAX_PAIRS:
+        raise ValueError(f"{where}: the study claims {n * len(seeds)} (bird, seed) pairs; a stored comparison "
+                         f"has at most {_MAX_PAIRS}")
+    removals = meta.get("removals")
+    if not isinstance(removals, dict) or set(removals) != {"photos", "birds"}:
+        raise ValueError(f"{where}: meta['removals'] must name the removals of 'photos' and 'birds'")
+    for ds, names in removals.items():
+        if (not isinstance(names, list) or not names or not all(isinstance(r, str) and r in _REMOVALS for r in names)
+                or len(set(names)) != len(names)):
+            raise ValueError(f"{where}: meta['removals'][{ds!r}] must be distinct names among {_REMOVALS}, "
+                             f"got {names!r}")
+    for key, want in (("entries", [list(e) for e in ENTRIES]), ("timed", list(TIMED))):
+        if key in meta and meta[key] != want:
+            raise ValueError(f"{where}: meta[{key!r}] is {meta[key]!r}; this fido_lib scores {want}")
+    size = {"photos": (len(photos), 1), "birds": (n, len(seeds))}
+    expected = {}
+    for ds in ("photos", "birds"):
+        expected[f"auc_{ds}"] = ((len(ENTRIES), *size[ds], len(removals[ds]), len(KINDS)), "f")
+        expected[f"seconds_{ds}"] = ((len(TIMED), *size[ds]), "f")
+    expected["truth_birds"] = ((len(ENTRIES), *size["birds"], len(TRUTH)), "f")
+    maps = [f"map_{entry_name(e)}" for e in ENTRIES if e[0] not in ("centre_prior", "random")]
+    if any(k.startswith("map_") for k in infos):
+        missing = [k for k in maps if k not in infos]
+        if missing:
+            raise ValueError(f"{where}: photo 0's maps must be all of {', '.join(maps)} or none; it lacks "
+                             f"{', '.join(missing)}")
+        got = _stored.read_header(z, infos[maps[0]], maps[0], where)[0]
+        if len(got) != 2 or not all(1 <= side <= _MAX_MAP_SIDE for side in got):
+            raise ValueError(f"{where}: {maps[0]} has shape {got}, expected (H, W) with H, W in "
+                             f"[1, {_MAX_MAP_SIDE}]")
+        expected.update({k: (got, "f") for k in maps})
+    return expected
+
+
+def _check_maps(maps):
+    for name, v in maps.items():
+        if not np.isfinite(v).all():
+            raise ValueError(f"map {name!r} must be finite")
+        lo = 0.0 if name.startswith("fido ") or name.endswith("(abs)") else -np.inf  # FIDO's in [0, 1]
+        hi = 1.0 if name.startswith("fido ") else np.inf
+        bad = (v < lo) | (v > hi)
+        if bad.any():
+            raise ValueError(f"map {name!r} must lie in [{lo:g}, {hi:g}], got {float(v[bad].flat[0]):g} "
+                             f"in {int(bad.sum())} place(s)")
 
 
 # ---------------------------------------------------------------------- the run

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import time
 import warnings
@@ -57,6 +58,7 @@ from ..infill import INFILLS, LearnedInfill
 from ..metrics import iou, mass_inside, pointing_game, removal_matrix, standard_removals
 from ..stats import bootstrap_ci, sign_test, wilcoxon_signed_rank
 from ..timing import cpu_name
+from . import _stored
 
 __all__ = [
     "FORMAT_VERSION",
@@ -242,35 +244,142 @@ def _seed_mean(v):
         return np.nanmean(v, axis=-1)
 
 
+#: Caps on what a stored study may claim, checked before any array is read: noise seeds,
+#: (image, seed) pairs, the side of a stored map and the numbers in one map array.
+_MAX_SEEDS = 100
+_MAX_PAIRS = 10**5
+_MAX_MAP_SIDE = 1024
+_MAX_MAP_VALUES = 2 * 10**7
+
+
 def load_results(path=RESULTS_PATH) -> StudyResults:
-    """A stored study: the shipped one by default. Refuses a file of another
-    :data:`FORMAT_VERSION` or with arrays of the wrong shape."""
+    """A stored study: the shipped one by default.
+
+    Nothing in the file is trusted: the meta member (size-bounded JSON) is read first, its
+    :data:`FORMAT_VERSION` and study config checked (as :func:`run_study` checks it, with at
+    most 100 noise seeds, 10⁵ (image, seed) pairs, maps of at most 1024 px a side and 2·10⁷
+    numbers), then every array's ``.npy`` header against the shape the config implies — before
+    any array is inflated — and no array more or less. Then the values: NaN only where a fit
+    was not run (in every value of it, its AUCs and its kept maps; an SSR map has no deletion,
+    an SDR map no insertion), no inf, every ground-truth number, AUC and map in [0, 1], seconds
+    >= 0. Anything else raises ``ValueError`` saying what; a missing file ``FileNotFoundError``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"no study results at {path}; run `python -m fido_lib.experiments.counterfactual_study --out {path}`")
+    where = f"{path} is not a valid counterfactual-study results file"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            config = meta["study"]
-            values = {k[6:]: data[k].astype(np.float64) for k in data.files if k.startswith("value_")}
-            maps = {k[4:]: data[k].astype(np.float32) for k in data.files if k.startswith("map_")}
-            auc = data["auc"].astype(np.float64)
-        version = config.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ValueError(f"format version {version!r}, this library reads version {FORMAT_VERSION}")
-        _check_config(config)
-        shape = (len(config["infills"]), config["n_images"], len(config["noise_seeds"]))
-        wanted = {f"{m}_{q}" for m in ("ssr", "sdr") for q in GROUND_TRUTH} | {"seconds"}
-        if set(values) != wanted or any(v.shape != shape for v in values.values()):
-            raise ValueError(f"values must be {sorted(wanted)}, each of shape {shape}")
-        auc_shape = (2 * shape[0] + len(REFERENCES), len(config["removals"]), len(KINDS), *shape[1:])
-        if auc.shape != auc_shape:
-            raise ValueError(f"auc must have shape {auc_shape}, got {auc.shape}")
-        return StudyResults(config, values, auc, maps, meta["provenance"])
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"{path} is not a valid counterfactual-study results file (truncated, corrupt, edited "
-                         f"or of another version?): {type(err).__name__}: {err}") from None
+        with zipfile.ZipFile(path) as z:
+            infos = _stored.members(z)
+            if "meta" not in infos:
+                raise ValueError(f"{where}: it holds no meta (the study config)")
+            meta = _stored.read_json(z, infos["meta"], "meta", where)
+            config = _stored_config(meta, where)
+            expected = _stored_layout(config, z, infos, where)
+            _stored.check_arrays(z, infos, expected, where, json_member="meta")
+            arrays = {name: _stored.read_array(z, infos[name]) for name in infos if name in expected}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
+        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        if str(err).startswith(where):
+            raise
+        raise ValueError(f"{where} (edited or of another version?): {type(err).__name__}: {err}") from None
+    _check_stored_values(arrays, config, where)
+    values = {k[6:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("value_")}
+    maps = {k[4:]: v.astype(np.float32) for k, v in arrays.items() if k.startswith("map_")}
+    return StudyResults(config, values, arrays["auc"].astype(np.float64), maps, meta["provenance"])
+
+
+def _stored_config(meta, where):
+    """The study config of a stored meta, checked (with the caps of a stored study)."""
+    config = meta.get("study")
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: meta['study'] must be a study config (a dict like counterfactual_study.STUDY)")
+    if not isinstance(meta.get("provenance"), dict):
+        raise ValueError(f"{where}: meta['provenance'] must be a dict")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{where}: format version {version!r}, this library reads version {FORMAT_VERSION}")
+    for key in ("noise_seeds", "infills", "removals"):
+        if not isinstance(config.get(key), list):
+            raise ValueError(f"{where}: config[{key!r}] must be a list")
+    if len(config["noise_seeds"]) > _MAX_SEEDS:
+        raise ValueError(f"{where}: the study claims {len(config['noise_seeds'])} noise seeds; "
+                         f"a stored study has at most {_MAX_SEEDS}")
+    _check_config(config)  # n_images at most 10 000, distinct known in-fills, known removals, FIDO settings
+    if len(set(config["removals"])) != len(config["removals"]):
+        raise ValueError(f"{where}: config['removals'] must be distinct, got {config['removals']!r}")
+    pairs = config["n_images"] * len(config["noise_seeds"])
+    if pairs > _MAX_PAIRS:
+        raise ValueError(f"{where}: the study claims {pairs} (image, seed) pairs; a stored study has at most "
+                         f"{_MAX_PAIRS}")
+    return config
+
+
+def _stored_layout(config, z, infos, where):
+    """``{array name: (shape, dtype kinds)}`` the config implies (the maps' H, W from map_ssr's header)."""
+    f = len(config["infills"])
+    shape = (f, config["n_images"], len(config["noise_seeds"]))
+    expected = {f"value_{m}_{q}": (shape, "f") for m in ("ssr", "sdr") for q in GROUND_TRUTH}
+    expected["value_seconds"] = (shape, "f")
+    expected["auc"] = ((2 * f + len(REFERENCES), len(config["removals"]), len(KINDS), *shape[1:]), "f")
+    if "map_ssr" not in infos:
+        raise ValueError(f"{where}: it lacks map_ssr")
+    got = _stored.read_header(z, infos["map_ssr"], "map_ssr", where)[0]
+    if len(got) != 4 or not all(1 <= side <= _MAX_MAP_SIDE for side in got[2:]):
+        raise ValueError(f"{where}: map_ssr has shape {got}, expected (in-fills, maps_kept, H, W) = "
+                         f"{(f, config['maps_kept'])} + (H, W) with H, W in [1, {_MAX_MAP_SIDE}]")
+    maps = (f, config["maps_kept"], *got[2:])
+    if math.prod(maps) > _MAX_MAP_VALUES:
+        raise ValueError(f"{where}: map_ssr of shape {maps} would hold {math.prod(maps)} numbers; "
+                         f"a stored map array holds at most {_MAX_MAP_VALUES}")
+    expected["map_ssr"] = expected["map_sdr"] = (maps, "f")
+    return expected
+
+
+def _check_stored_values(arrays, config, where):
+    """NaN only where a fit was not run, no inf, every number in its range (see :func:`load_results`)."""
+    not_run = np.isnan(arrays["value_seconds"])  # (in-fills, images, seeds)
+    for key in [f"{m}_{q}" for m in ("ssr", "sdr") for q in GROUND_TRUTH] + ["seconds"]:
+        v = arrays[f"value_{key}"]
+        if np.isinf(v).any():
+            raise ValueError(f"{where}: {key} holds inf; a stored value is finite (NaN where not run)")
+        if not np.array_equal(np.isnan(v), not_run):
+            raise ValueError(f"{where}: {key} is NaN in {int(np.isnan(v).sum())} place(s), seconds in "
+                             f"{int(not_run.sum())}: a fit not run is NaN in every value, and nowhere else")
+        hi = math.inf if key == "seconds" else 1.0
+        bad = (v < 0) | (v > hi)
+        if bad.any():
+            raise ValueError(f"{where}: {key} must lie in [0, {hi:g}], got {float(v[bad].flat[0]):g} "
+                             f"in {int(bad.sum())} place(s)")
+    auc = arrays["auc"]  # (methods, removals, kinds, images, seeds)
+    if np.isinf(auc).any():
+        raise ValueError(f"{where}: auc holds inf; a stored AUC is finite (NaN where not scored)")
+    nan_ok = np.zeros(auc.shape, bool)
+    nan_must = np.zeros(auc.shape, bool)
+    for f in range(not_run.shape[0]):
+        for j in range(2):  # SSR maps: insertion only; SDR maps: deletion only
+            nan_must[2 * f + j, :, 1 - j] = True
+            nan_must[2 * f + j, :, j] = not_run[f]
+    nan_ok[2 * not_run.shape[0]:] = not_run.all(axis=0)  # a reference not scored: an image not run
+    nan, nan_ok = np.isnan(auc), nan_ok | nan_must
+    if (nan & ~nan_ok).any() or (nan_must & ~nan).any():
+        raise ValueError(f"{where}: auc is NaN in {int((nan & ~nan_ok).sum())} place(s) where a map was scored "
+                         f"and a number in {int((nan_must & ~nan).sum())} where none was (SSR maps have "
+                         f"insertion only, SDR maps deletion only, a fit not run none)")
+    bad = (auc < 0) | (auc > 1)
+    if bad.any():
+        raise ValueError(f"{where}: auc must lie in [0, 1], got {float(auc[bad].flat[0]):g} in {int(bad.sum())} "
+                         f"place(s)")
+    kept = config["maps_kept"]
+    for name in ("map_ssr", "map_sdr"):
+        v = arrays[name].astype(np.float32)
+        if np.isinf(v).any() or ((v < 0) | (v > 1)).any():
+            raise ValueError(f"{where}: {name} must hold maps in [0, 1] (NaN where not run)")
+        if not np.array_equal(np.isnan(v), np.broadcast_to(not_run[:, :kept, 0, None, None], v.shape)):
+            raise ValueError(f"{where}: {name} is NaN in {int(np.isnan(v).sum())} place(s): a kept map is NaN "
+                             f"exactly where its fit (seed {config['noise_seeds'][0]}) was not run")
 
 
 # ---------------------------------------------------------------------- the study

@@ -33,6 +33,7 @@ from ..fido import FidoConfig, fit
 from ..images import SAMPLES, sample
 from ..metrics import auc, deletion_curve, insertion_curve
 from ..timing import cpu_name
+from . import _stored
 from .baseline_comparison import FIDO_2026
 
 __all__ = ["RESULTS_PATH", "SEARCH", "SettingsResults", "load_results", "main", "run_search", "step_seconds",
@@ -101,29 +102,67 @@ class SettingsResults:
         return path
 
 
+#: Caps on what a stored search may claim, checked before any array is read.
+_MAX_CANDIDATES = 1000
+_MAX_PHOTOS = 1000
+
+
 def load_results(path=RESULTS_PATH) -> SettingsResults:
-    """The stored search (the shipped one by default), checked on load."""
+    """The stored search (the shipped one by default), checked on load.
+
+    The config member (size-bounded JSON) is read first: at most 1000 candidates (each
+    ``[label, changes]``) and 1000 photos. Then the four arrays' ``.npy`` headers (floats,
+    the shapes the config implies; no array more or less) before any is inflated; then the
+    values: AUCs finite in [0, 1], seconds finite and >= 0, published seconds finite and > 0.
+    Anything else raises ``ValueError`` saying what; a missing file ``FileNotFoundError``.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no settings search at {path}; run `python -m fido_lib.experiments.fido_settings`")
+    where = f"{path} is not a valid FIDO-settings file"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            head = json.loads(str(data["config"]))
-            res = SettingsResults(head["search"], head["meta"], data["insertion"], data["deletion"],
-                                  data["seconds"], data["published"])
-        want = (len(res.config["candidates"]), len(res.config["photos"]))
+        with zipfile.ZipFile(path) as z:
+            infos = _stored.members(z)
+            if "config" not in infos:
+                raise ValueError(f"{where}: it holds no config")
+            head = _stored.read_json(z, infos["config"], "config", where)
+            want = _stored_shape(head, where)
+            _stored.check_arrays(z, infos, {"insertion": (want, "f"), "deletion": (want, "f"),
+                                            "seconds": (want, "f"), "published": (want[1:], "f")}, where)
+            data = {name: _stored.read_array(z, infos[name]) for name in ("insertion", "deletion", "seconds",
+                                                                          "published")}
+        res = SettingsResults(head["search"], head["meta"], data["insertion"], data["deletion"],
+                              data["seconds"], data["published"])
         for name in ("insertion", "deletion", "seconds"):
             v = getattr(res, name)
             if v.shape != want or not np.isfinite(v).all() or (v < 0).any():
                 raise ValueError(f"{name} must be finite values >= 0 of shape {want}, got shape {v.shape}")
         if ((res.insertion > 1) | (res.deletion > 1)).any():
             raise ValueError("AUCs must lie in [0, 1]")
-        if res.published.shape != want[1:] or not (res.published > 0).all():
-            raise ValueError(f"published must be positive seconds of shape {want[1:]}")
+        if res.published.shape != want[1:] or not (np.isfinite(res.published).all() and (res.published > 0).all()):
+            raise ValueError(f"published must be finite positive seconds of shape {want[1:]}")
         return res
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path} is not a valid FIDO-settings file (truncated, corrupt or edited?): "
-                         f"{type(err).__name__}: {err}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
+        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        if str(err).startswith(where):
+            raise
+        raise ValueError(f"{where} (truncated, corrupt or edited?): {type(err).__name__}: {err}") from None
+
+
+def _stored_shape(head, where):
+    """(candidates, photos) of a stored search's config, its sizes checked."""
+    search, meta = head.get("search"), head.get("meta")
+    if not isinstance(search, dict) or not isinstance(meta, dict):
+        raise ValueError(f"{where}: its config must hold 'search' (a dict like fido_settings.SEARCH) and 'meta'")
+    cands, photos = search.get("candidates"), search.get("photos")
+    if not isinstance(cands, list) or not 1 <= len(cands) <= _MAX_CANDIDATES or not all(
+            isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) and isinstance(c[1], dict) for c in cands):
+        raise ValueError(f"{where}: search['candidates'] must be 1 to {_MAX_CANDIDATES} [label, changes] pairs")
+    if not isinstance(photos, list) or not 1 <= len(photos) <= _MAX_PHOTOS or not all(
+            isinstance(p, str) for p in photos):
+        raise ValueError(f"{where}: search['photos'] must be 1 to {_MAX_PHOTOS} photo names")
+    return (len(cands), len(photos))
 
 
 def run_search(search=None, *, photos=None, progress=True) -> SettingsResults:

@@ -17,19 +17,19 @@ _MEASURED = (
 )
 
 
-def _verdict(pick="argmin", kind="deletion", better="<"):
+def _verdict(pick="argmin", kind="deletion", better="<", fido="joint"):
     return (
         "per_bird = comparison.auc[\"birds\"].mean(axis=2)\n"
         f"deletion = per_bird[..., baseline_comparison.KINDS.index({kind!r})]\n"
         "captum = [e for e, (method, _) in enumerate(baseline_comparison.ENTRIES)\n"
         "          if method in baselines.CAPTUM_METHODS]\n"
-        "sdr = baseline_comparison.ENTRIES.index((\"fido\", \"sdr\"))\n"
+        f"joint = baseline_comparison.ENTRIES.index((\"fido\", {fido!r}))\n"
         "best, wins = {}, {}\n"
         "for removal in (\"blur\", \"counterfactual\"):\n"
         "    d = deletion[:, :, comparison.removals(\"birds\").index(removal)]\n"
         f"    b = captum[int(np.{pick}(d[captum].mean(axis=1)))]\n"
         "    best[removal] = baseline_comparison.entry_name(baseline_comparison.ENTRIES[b])\n"
-        f"    wins[removal] = int((d[sdr] {better} d[b]).sum())\n"
+        f"    wins[removal] = int((d[joint] {better} d[b]).sum())\n"
         "n_birds = deletion.shape[1]\n"
         "survives = (wins[\"blur\"] > n_birds / 2) == (wins[\"counterfactual\"] > n_birds / 2)\n"
     )
@@ -67,5 +67,6 @@ WRONG_ANSWERS = {
         ("the highest deletion taken as the best (but lower is better)", _verdict(pick="argmax")),
         ("insertion AUCs used instead of deletion", _verdict(kind="insertion")),
         ("the birds where FIDO deletes worse counted", _verdict(better=">")),
+        ("FIDO's SDR map (printed in section 7) counted instead of the joint map", _verdict(fido="sdr")),
     ],
 }
