@@ -17,7 +17,9 @@ different days):
    returned to the kernel and faulted back in every pass) against fido_lib's settings.
 3. **Memory** — peak resident memory (``ru_maxrss``) of a fresh process that loads
    the classifier and runs one ``FidoConfig()`` fit, with fido_lib's malloc settings
-   and with glibc's defaults. Goal: ≤ 1 GB.
+   and with glibc's defaults, and once with SSR and SDR in one classifier pass
+   (``separate_passes=False``) against the default's two. Goal: ≤ 1 GB. The two pass
+   settings' fit times are interleaved as in 1.
 
 ``--levers`` adds the per-pass lever table (forward + backward to the input of a
 batch of 8): the caller's classifier as given, the frozen copy, BatchNorm folded,
@@ -192,15 +194,16 @@ def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; bytes on macOS
 
 
-def rss_child(photo_name, threads):
-    """Runs in a fresh process: load, one default fit, print peak RSS in MB."""
+def rss_child(photo_name, threads, joint_pass=False):
+    """Runs in a fresh process: load, one default fit (``joint_pass``: SSR and SDR in one
+    classifier pass), print peak RSS in MB."""
     if threads:
         torch.set_num_threads(threads)
     clf = classifiers.load("efficientnet_lite0")
     photo = images.sample(photo_name)
     target = clf.top_k(photo, 1)[0][0]
     before = _peak_mb()
-    fido.fit(clf, photo, target, fido.FidoConfig(), progress=False)
+    fido.fit(clf, photo, target, fido.FidoConfig(separate_passes=not joint_pass), progress=False)
     print(json.dumps({"before_fit_mb": before, "peak_mb": _peak_mb()}))
 
 
@@ -240,11 +243,12 @@ def main(argv=None):
     ap.add_argument("--skip-published", action="store_true", help="skip the (long) published-settings fits")
     ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--cause-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--joint-pass", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.repeats < 1 or (args.threads is not None and args.threads < 1):
         ap.error("--repeats and --threads must be >= 1")
     if args.rss_child:
-        return rss_child(args.photo, args.threads)
+        return rss_child(args.photo, args.threads, args.joint_pass)
     if args.cause_child:
         return cause_child(args.photo, args.threads, args.repeats)
     if args.threads:
@@ -303,9 +307,17 @@ def main(argv=None):
     extra = ["--threads", str(args.threads)] if args.threads else []
     r = child(["--rss-child", "--photo", args.photo] + extra)
     g = child(["--rss-child", "--photo", args.photo] + extra, malloc="glibc")
+    j = child(["--rss-child", "--joint-pass", "--photo", args.photo] + extra)
     print("\n### 3. Memory: a fresh process, classifier loaded, one FidoConfig() fit\n")
     print(f"peak RSS {r['peak_mb']:.0f} MB (before the fit {r['before_fit_mb']:.0f} MB; goal ≤ 1024 MB) → "
           f"{'met' if r['peak_mb'] <= 1024 else 'NOT met'}; with glibc's malloc defaults {g['peak_mb']:.0f} MB")
+    print(f"SSR and SDR in one classifier pass (separate_passes=False): peak RSS {j['peak_mb']:.0f} MB; "
+          f"the fit's own growth, two passes ÷ one: "
+          f"{(r['peak_mb'] - r['before_fit_mb']) / (j['peak_mb'] - j['before_fit_mb']):.2f}")
+    est = interleaved_fit_times(clf, photo, target, {"two": default, "one": default.replace(separate_passes=False)},
+                                rounds=3 * args.repeats)
+    print(f"fit time (5-iteration fits alternated {3 * args.repeats} times): two passes {est['two'][0]:.1f} s, "
+          f"one pass {est['one'][0]:.1f} s; two ÷ one: {est['two'][0] / est['one'][0]:.2f}")
     return 0
 
 
