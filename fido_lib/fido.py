@@ -174,10 +174,10 @@ class FidoConfig:
 
 
 #: Maps a person can read: a coarser 28×28 grid and a four times stronger TV term.
-#: Measured on chelsea / coffee (one run each; notebook 04 section 10 and the course book's results page): 1 SSR
-#: region each (3–4 SDR regions) against ~100 with ``FidoConfig()``, at the price of
-#: insertion AUC (0.25 / 0.69 against 0.48 / 0.77) and deletion AUC (0.078 / 0.057
-#: against 0.041 / 0.059).
+#: Measured on chelsea / coffee when it was chosen (one run each): 1 SSR region each (3–4
+#: SDR regions) against ~100 with ``FidoConfig()``, at the price of insertion AUC (0.25 /
+#: 0.69 against 0.48 / 0.77) and deletion AUC (0.078 / 0.057 against 0.041 / 0.059).
+#: Notebook 04 section 10 re-measures chelsea (the course book's results page quotes it).
 READABLE = FidoConfig(mask_size=28, tv=40.0)
 
 

@@ -361,10 +361,10 @@ MAX_REMOVAL_DRAWS = 64
 def standard_removals(image: torch.Tensor) -> dict:
     """The removals every image has: ``{"blur": σ = 10 px blur, "mean": the mean colour}``.
 
-    The same images :func:`fido_lib.infill.make_infill` gives for ``"blur"`` (σ = 10,
-    the default baseline of :func:`deletion_curve`) and ``"mean"``.
+    ``"blur"`` is the default baseline of :func:`deletion_curve` (σ = 10; flat already on an
+    image under 5 px a side), ``"mean"`` what :func:`fido_lib.infill.make_infill` gives.
     """
-    return {"blur": make_infill(image, "blur", sigma=10.0), "mean": make_infill(image, "mean")}
+    return {"blur": _default_baseline(image), "mean": make_infill(image, "mean")}
 
 
 def removal_scores(classifier, image, saliency, target, removals, *, steps=20, batch_size=21, generator=None,

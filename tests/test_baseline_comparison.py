@@ -5,6 +5,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from stored_copies import edited_copy
 
 from fido_lib.experiments import baseline_comparison as bc
 from fido_lib.experiments import fido_settings as fs
@@ -163,17 +164,6 @@ def test_partial_runs_merge_into_the_whole(tmp_path):
 
 
 # ---------------------------------------------------------------------- hostile or edited files
-def _edited(src, dst, changes):
-    """A copy of the stored ``src`` with arrays replaced (``None``: dropped) or added."""
-    with np.load(src) as data:
-        arrays = {k: data[k] for k in data.files}
-    for k, v in changes.items():
-        if v is None:
-            arrays.pop(k)
-        else:
-            arrays[k] = v
-    np.savez_compressed(dst, **arrays)
-    return dst
 
 
 def _with(src, key, index, value):
@@ -204,7 +194,7 @@ def _refused_without_inflating(load, path, match):
     (fs, "insertion", r"FIDO-settings file: insertion must have shape \(3, 5\).*got \(10000000,\)"),
 ])
 def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path, module, member, match):
-    bomb = _edited(module.RESULTS_PATH, tmp_path / "bomb.npz", {member: np.zeros(10**7)})  # 80 MB of zeros
+    bomb = edited_copy(module.RESULTS_PATH, tmp_path / "bomb.npz", {member: np.zeros(10**7)})  # 80 MB of zeros
     assert bomb.stat().st_size < 2**20
     _refused_without_inflating(module.load_results, bomb, "bomb.npz is not a valid " + match)
 
@@ -213,17 +203,17 @@ def test_a_config_claiming_huge_arrays_is_refused_by_the_caps(tmp_path):
     with np.load(bc.RESULTS_PATH) as data:
         head = json.loads(str(data["config"]))
     head["study"]["birds"]["n_images"] = 10**6
-    path = _edited(bc.RESULTS_PATH, tmp_path / "birds.npz", {"config": np.array(json.dumps(head))})
+    path = edited_copy(bc.RESULTS_PATH, tmp_path / "birds.npz", {"config": np.array(json.dumps(head))})
     with pytest.raises(ValueError, match=r"n_images'\] must be an int in \[1, 10000\], got 1000000"):
         bc.load_results(path)
     head["study"]["birds"]["n_images"], head["study"]["birds"]["noise_seeds"] = 10_000, list(range(100))
-    path = _edited(bc.RESULTS_PATH, tmp_path / "pairs.npz", {"config": np.array(json.dumps(head))})
+    path = edited_copy(bc.RESULTS_PATH, tmp_path / "pairs.npz", {"config": np.array(json.dumps(head))})
     with pytest.raises(ValueError, match="1000000 .bird, seed. pairs; a stored comparison has at most 100000"):
         bc.load_results(path)
     with np.load(fs.RESULTS_PATH) as data:
         head = json.loads(str(data["config"]))
     head["search"]["photos"] = ["chelsea"] * 5000
-    path = _edited(fs.RESULTS_PATH, tmp_path / "photos.npz", {"config": np.array(json.dumps(head))})
+    path = edited_copy(fs.RESULTS_PATH, tmp_path / "photos.npz", {"config": np.array(json.dumps(head))})
     with pytest.raises(ValueError, match="photos'\\] must be 1 to 1000 photo names"):
         fs.load_results(path)
 
@@ -241,7 +231,7 @@ def test_a_config_claiming_huge_arrays_is_refused_by_the_caps(tmp_path):
     ({"seconds_photos": None}, "it lacks seconds_photos"),
 ])
 def test_an_edited_copy_of_the_shipped_comparison_is_refused(tmp_path, changes, match):
-    path = _edited(bc.RESULTS_PATH, tmp_path / "edited.npz", changes)
+    path = edited_copy(bc.RESULTS_PATH, tmp_path / "edited.npz", changes)
     with pytest.raises(ValueError, match="edited.npz is not a valid baseline-comparison file.*" + match):
         bc.load_results(path)
 
@@ -255,7 +245,7 @@ def test_an_edited_copy_of_the_shipped_comparison_is_refused(tmp_path, changes, 
     ({"published": None}, "it lacks published"),
 ])
 def test_an_edited_copy_of_the_shipped_settings_search_is_refused(tmp_path, changes, match):
-    path = _edited(fs.RESULTS_PATH, tmp_path / "edited.npz", changes)
+    path = edited_copy(fs.RESULTS_PATH, tmp_path / "edited.npz", changes)
     with pytest.raises(ValueError, match="edited.npz is not a valid FIDO-settings file.*" + match):
         fs.load_results(path)
 

@@ -5,6 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from stored_copies import edited_copy
 
 from fido_lib import toy_birds
 from fido_lib.experiments import counterfactual_study as cs
@@ -149,15 +150,7 @@ def test_the_shipped_study_loads_and_has_every_infill():
 
 def _edited(tmp_path, name, changes):
     """A copy of the shipped study with arrays replaced (``None``: dropped) or added."""
-    with np.load(cs.RESULTS_PATH) as data:
-        arrays = {k: data[k] for k in data.files}
-    for k, v in changes.items():
-        if v is None:
-            arrays.pop(k)
-        else:
-            arrays[k] = v
-    np.savez_compressed(tmp_path / name, **arrays)
-    return tmp_path / name
+    return edited_copy(cs.RESULTS_PATH, tmp_path / name, changes)
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path):

@@ -89,3 +89,11 @@ def test_removal_matrix_checks_every_map_first(clf, bird, maps, exc, match, monk
     with pytest.raises(exc, match=match):
         metrics.removal_matrix(clf, x, maps, 0, metrics.standard_removals(x), steps=4)
     assert not calls
+
+
+def test_standard_removals_of_an_image_under_5_px_use_the_metrics_flat_blur():
+    # the same blur deletion_curve uses by default: σ capped where it is flat already
+    tiny = torch.rand(3, 4, 3, generator=torch.Generator().manual_seed(0))
+    removals = metrics.standard_removals(tiny)
+    assert set(removals) == {"blur", "mean"}
+    assert all(tuple(v.shape) == (3, 4, 3) and bool(torch.isfinite(v).all()) for v in removals.values())

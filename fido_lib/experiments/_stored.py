@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["MAX_JSON_BYTES", "check_arrays", "check_header", "members", "read_array", "read_header",
+__all__ = ["MAX_JSON_BYTES", "check_arrays", "check_header", "members", "members_and_json", "read_array", "read_header",
            "read_json"]
 
 _KINDS = {"f": "floats", "i": "ints", "u": "unsigned ints", "b": "bools"}
@@ -25,6 +25,15 @@ def members(z: zipfile.ZipFile) -> dict:
             raise ValueError(f"it holds a member {info.filename!r} that is no .npy array")
         out[info.filename[:-4]] = info
     return out
+
+
+def members_and_json(z: zipfile.ZipFile, name: str, where: str, what: str = ""):
+    """``(members(z), the JSON object in member name)``: every stored-result loader starts so.
+    A file without ``name`` raises ``ValueError`` ("it holds no NAME WHAT")."""
+    infos = members(z)
+    if name not in infos:
+        raise ValueError(f"{where}: it holds no {name}{what}")
+    return infos, read_json(z, infos[name], name, where)
 
 
 def read_json(z, info, name, where):
@@ -70,7 +79,7 @@ def check_header(z, info, name, shape, kinds, where, source="the stored config")
     if dtype.hasobject or dtype.kind not in kinds:
         raise ValueError(f"{where}: {name} must hold {' or '.join(_KINDS[k] for k in kinds)}, got dtype {dtype}")
     if shape is not None and got != tuple(shape):
-        raise ValueError(f"{where}: {name} has shape {got}, expected {tuple(shape)} from {source}")
+        raise ValueError(f"{where}: {name} must have shape {tuple(shape)} from {source}, got {got}")
     return got
 
 
@@ -85,11 +94,7 @@ def check_arrays(z, infos, expected, where, *, json_member="config", source="the
             ([f"it lacks {', '.join(missing)}"] if missing else []) +
             ([f"it holds arrays no such file has: {', '.join(unexpected)}"] if unexpected else [])))
     for name, (shape, kinds) in expected.items():
-        got, dtype = read_header(z, infos[name], name, where)
-        if dtype.hasobject or dtype.kind not in kinds:
-            raise ValueError(f"{where}: {name} must hold {' or '.join(_KINDS[k] for k in kinds)}, got dtype {dtype}")
-        if got != tuple(shape):
-            raise ValueError(f"{where}: {name} must have shape {tuple(shape)} from {source}, got {got}")
+        check_header(z, infos[name], name, shape, kinds, where, source)
 
 
 def read_array(z, info):

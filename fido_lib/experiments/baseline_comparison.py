@@ -184,10 +184,7 @@ def load_results(path=RESULTS_PATH) -> ComparisonResults:
     where = f"{path} is not a valid baseline-comparison file"
     try:
         with zipfile.ZipFile(path) as z:
-            infos = _stored.members(z)
-            if "config" not in infos:
-                raise ValueError(f"{where}: it holds no config")
-            head = _stored.read_json(z, infos["config"], "config", where)
+            infos, head = _stored.members_and_json(z, "config", where)
             expected = _stored_layout(head, z, infos, where)
             _stored.check_arrays(z, infos, expected, where)
             data = {name: _stored.read_array(z, infos[name]) for name in infos if name in expected}

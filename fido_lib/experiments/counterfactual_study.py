@@ -271,10 +271,7 @@ def load_results(path=RESULTS_PATH) -> StudyResults:
     where = f"{path} is not a valid counterfactual-study results file"
     try:
         with zipfile.ZipFile(path) as z:
-            infos = _stored.members(z)
-            if "meta" not in infos:
-                raise ValueError(f"{where}: it holds no meta (the study config)")
-            meta = _stored.read_json(z, infos["meta"], "meta", where)
+            infos, meta = _stored.members_and_json(z, "meta", where, " (the study config)")
             config = _stored_config(meta, where)
             expected = _stored_layout(config, z, infos, where)
             _stored.check_arrays(z, infos, expected, where, json_member="meta")

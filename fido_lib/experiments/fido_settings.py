@@ -122,10 +122,7 @@ def load_results(path=RESULTS_PATH) -> SettingsResults:
     where = f"{path} is not a valid FIDO-settings file"
     try:
         with zipfile.ZipFile(path) as z:
-            infos = _stored.members(z)
-            if "config" not in infos:
-                raise ValueError(f"{where}: it holds no config")
-            head = _stored.read_json(z, infos["config"], "config", where)
+            infos, head = _stored.members_and_json(z, "config", where)
             want = _stored_shape(head, where)
             _stored.check_arrays(z, infos, {"insertion": (want, "f"), "deletion": (want, "f"),
                                             "seconds": (want, "f"), "published": (want[1:], "f")}, where)

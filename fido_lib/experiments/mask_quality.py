@@ -210,10 +210,7 @@ def load_results(path=RESULTS_PATH) -> StudyResults:
     where = f"{path} is not a valid mask-quality results file"
     try:
         with zipfile.ZipFile(path) as z:
-            infos = _stored.members(z)
-            if "config" not in infos:
-                raise ValueError(f"{where}: it holds no config")
-            config = _stored.read_json(z, infos["config"], "config", where)
+            infos, config = _stored.members_and_json(z, "config", where)
             expected = _study_file.layout(config, z, infos, where, fmt=(FORMAT, FORMAT_VERSION), metrics=METRICS,
                                           agreement=AGREEMENT, check_study=_check_config)
             arrays = {name: _stored.read_array(z, infos[name]) for name in expected}
