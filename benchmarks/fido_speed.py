@@ -133,6 +133,12 @@ def levers(clf, threads_note, compile_too=False):
         "frozen copy, BatchNorm folded, contiguous (not channels-last)":
             fastpath.frozen_copy(clf, "cpu", precision="float32", channels_last=False),
     }
+    # channels-last weights fed a contiguous input: the convolutions convert it themselves (the
+    # same kernels, so the same numbers); what "contiguous" measured before frozen_copy converted
+    # the weights back too
+    folded = fastpath.frozen_copy(clf, "cpu", precision="float32")
+    runs["frozen copy, BatchNorm folded, channels-last weights, contiguous input"] = fastpath.FrozenClassifier(
+        folded.model, folded.mean, folded.std, False, False, folded.device, folded.levers)
     if fastpath.native_bfloat16("cpu"):
         runs["frozen copy, BatchNorm folded, bfloat16 autocast (native here)"] = fastpath.frozen_copy(
             clf, "cpu", precision="bfloat16")

@@ -241,7 +241,8 @@ def frozen_copy(classifier, device, *, fold: bool = True, precision: str = "auto
         example = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(0)).to(device)
         example = ((example - classifier.mean.to(device)) / classifier.std.to(device)).to(dtype)
         model, n_folded = fold_batchnorm(model, example)
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
+    # both ways: a copy of a channels-last model keeps channels-last weights, and the convolutions
+    # follow their weights, so channels_last=False must convert them back to be contiguous at all
+    model = model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
     levers = {"frozen": True, "batchnorm_folded": n_folded, "channels_last": cl, "bfloat16": bf16}
     return FrozenClassifier(model, classifier.mean.to(device), classifier.std.to(device), cl, bf16, device, levers)

@@ -49,7 +49,7 @@ from .infill import MASK_AWARE_INFILLS, Infiller, check_infill, make_infill, mak
 from .ops import _log_odds
 from .ops import _total_variation as total_variation  # unchecked: the masks σ(θ) are finite
 
-__all__ = ["MODES", "READABLE", "FidoConfig", "FidoResult", "fit", "joint_map"]
+__all__ = ["MODES", "READABLE", "FidoConfig", "FidoResult", "fit", "joint_map", "mask_from_logits"]
 
 #: Values of ``FidoConfig.mode``.
 MODES = ("both", "ssr", "sdr")
@@ -258,6 +258,25 @@ class FidoResult:
 
 
 # --------------------------------------------------------------------------- fit
+def mask_from_logits(theta: torch.Tensor, size, keep: bool) -> torch.Tensor:
+    """The ``H×W`` map of drop logits ``theta`` (``gh×gw``): the keep probability σ(−θ) (SSR,
+    ``keep=True``) or the drop probability σ(θ) (SDR), upsampled bilinearly to ``size`` as in
+    :func:`fit`'s blend. How a fit turns its logits into :class:`FidoResult`'s maps."""
+    if not isinstance(theta, torch.Tensor) or theta.dim() != 2 or not theta.is_floating_point() or theta.numel() == 0:
+        raise ValueError(f"theta must be a non-empty 2-D float tensor of drop logits, got "
+                         f"{tuple(theta.shape) if isinstance(theta, torch.Tensor) else type(theta).__name__}"
+                         f"{' ' + str(theta.dtype) if isinstance(theta, torch.Tensor) else ''}")
+    if not isinstance(size, (tuple, list, torch.Size)) or len(size) != 2:
+        raise ValueError(f"size must be (height, width), got {size!r}")
+    size = tuple(check_int(f"size[{i}]", v, low=1, high=1 << 15) for i, v in enumerate(size))
+    check_bool("keep", keep)
+    theta = theta.detach()[None, None]
+    prob = torch.sigmoid(-theta) if keep else torch.sigmoid(theta)
+    if tuple(theta.shape[-2:]) != tuple(size):
+        prob = F.interpolate(prob, size=tuple(size), mode="bilinear", align_corners=False)
+    return prob[0, 0].cpu()
+
+
 def _infilled_draw(infiller, image, drop, seed):
     """``(1 - drop)·x + drop·G(x, drop)`` for one expected drop map (H×W), drawn with ``seed + 1``."""
     fill = infiller(image, drop[None, None].to(image.dtype), seed + 1)[0]
@@ -461,10 +480,7 @@ def fit(classifier, image, target, config=None, callback=None, progress=True) ->
         if n not in logits:
             return None, None
         theta = logits[n].detach()
-        prob = torch.sigmoid(-theta) if keep else torch.sigmoid(theta)
-        if (gh, gw) != (h, w):
-            prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
-        return prob[0, 0].cpu(), theta[0, 0].cpu()
+        return mask_from_logits(theta[0, 0], (h, w), keep=keep), theta[0, 0].cpu()
 
     if failure:
         warnings.warn(f"FIDO fit of {classifier.name!r} {failure}; the result is incomplete "

@@ -113,6 +113,24 @@ def test_fold_batchnorm_matches_the_model_and_refuses_a_shared_output():
         fastpath.fold_batchnorm(TinyNet().train(), x)
 
 
+def test_the_copys_memory_format_is_the_one_asked_for_weights_included():
+    # a copy of a channels-last model keeps channels-last weights, and a convolution follows its
+    # weights: channels_last=False must convert them back, or "contiguous" runs channels-last kernels
+    clf = classifiers.wrap(TinyNet().eval(), ["red", "green", "blue"], input_size=16, resize=16, name="tiny",
+                           channels_last=True)
+    x = red_photo()[None].expand(2, -1, -1, -1).clone()
+    convs = lambda net: [m.weight for m in net.model.modules() if isinstance(m, nn.Conv2d)]  # noqa: E731
+    for cl in (True, False):
+        net = fastpath.frozen_copy(clf, "cpu", precision="float32", channels_last=cl)
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        assert net.levers["channels_last"] is cl
+        assert all(w.is_contiguous(memory_format=fmt) for w in convs(net)), cl
+        with torch.no_grad():
+            torch.testing.assert_close(net.logits(x), clf.logits(x), rtol=1e-4, atol=1e-4)
+    # and the caller's channels-last model is left channels-last
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in convs(clf))
+
+
 def test_the_fast_path_gives_the_float32_masks_within_tolerance():
     # tolerance: insertion / deletion AUC within 0.02 (the documented bound); maps within
     # 0.05 — folding changes the logits by rounding (~1e-6), and Adam, which divides each

@@ -278,3 +278,25 @@ def test_a_float64_or_bfloat16_model_fits(dtype):
     assert result.complete and result.ssr.dtype == torch.float32
     assert clf.logits(_photo()).dtype in (torch.float32, torch.float64)
     assert next(clf.model.parameters()).dtype == dtype  # the caller's model keeps its dtype
+
+
+@pytest.mark.parametrize("theta, size, keep, error, message", [
+    (torch.zeros(1, 1, 4, 4), (8, 8), True, ValueError, "2-D float tensor"),
+    (torch.zeros(4, 4, dtype=torch.long), (8, 8), True, ValueError, "2-D float tensor"),
+    (torch.zeros(0, 4), (8, 8), True, ValueError, "non-empty"),
+    ([[0.0]], (8, 8), True, ValueError, "2-D float tensor"),
+    (torch.zeros(4, 4), 8, True, ValueError, r"size must be \(height, width\)"),
+    (torch.zeros(4, 4), (8, 0), True, ValueError, r"size\[1\] must be an int >= 1"),
+    (torch.zeros(4, 4), (8, 8.0), True, TypeError, r"size\[1\] must be an int"),
+    (torch.zeros(4, 4), (8, 8), "yes", TypeError, "keep"),
+])
+def test_mask_from_logits_refuses_bad_arguments(theta, size, keep, error, message):
+    with pytest.raises(error, match=message):
+        fido.mask_from_logits(theta, size, keep)
+
+
+def test_mask_from_logits_keeps_and_drops_the_same_logits():
+    theta = torch.tensor([[-3.0, 0.0], [2.0, 5.0]])
+    keep, drop = fido.mask_from_logits(theta, (2, 2), True), fido.mask_from_logits(theta, (2, 2), False)
+    torch.testing.assert_close(keep + drop, torch.ones(2, 2))
+    assert fido.mask_from_logits(theta, (8, 6), True).shape == (8, 6)

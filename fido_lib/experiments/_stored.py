@@ -3,14 +3,16 @@ then every array's ``.npy`` header (dtype, shape, and a member no larger than th
 promises), and only then the arrays. No pickle anywhere."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MAX_JSON_BYTES", "check_arrays", "check_header", "members", "members_and_json", "read_array", "read_header",
-           "read_json"]
+__all__ = ["MAX_JSON_BYTES", "check_arrays", "check_header", "members", "members_and_json", "opened", "read_array",
+           "read_header", "read_json"]
 
 _KINDS = {"f": "floats", "i": "ints", "u": "unsigned ints", "b": "bools"}
 #: The largest JSON member read (text of a few kB in every file fido_lib writes).
@@ -100,3 +102,25 @@ def check_arrays(z, infos, expected, where, *, json_member="config", source="the
 def read_array(z, info):
     with z.open(info) as f:
         return np.lib.format.read_array(f, allow_pickle=False)
+
+
+@contextlib.contextmanager
+def opened(path, kind: str, remake: str):
+    """``with opened(path, "FIDO-settings", "python -m …") as (z, where)``: the stored ``.npz`` at
+    ``path`` as a ``ZipFile`` and the prefix of every error about it (``"PATH is not a valid KIND
+    file"``). No file: ``FileNotFoundError`` naming the command that makes one. Inside, a zip
+    that cannot be read, and any ``TypeError`` / ``ValueError`` / ``AttributeError`` whose
+    message does not start with the path already, become one ``ValueError`` that starts so."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {kind} file at {path}; run `{remake}`")
+    where = f"{path} is not a valid {kind} file"
+    try:
+        with zipfile.ZipFile(path) as z:
+            yield z, where
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
+        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        if str(err).startswith(str(path)):
+            raise
+        raise ValueError(f"{where} (truncated, corrupt or edited?): {type(err).__name__}: {err}") from None

@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,18 +115,12 @@ def load_results(path=RESULTS_PATH) -> SettingsResults:
     values: AUCs finite in [0, 1], seconds finite and >= 0, published seconds finite and > 0.
     Anything else raises ``ValueError`` saying what; a missing file ``FileNotFoundError``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no settings search at {path}; run `python -m fido_lib.experiments.fido_settings`")
-    where = f"{path} is not a valid FIDO-settings file"
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos, head = _stored.members_and_json(z, "config", where)
-            want = _stored_shape(head, where)
-            _stored.check_arrays(z, infos, {"insertion": (want, "f"), "deletion": (want, "f"),
-                                            "seconds": (want, "f"), "published": (want[1:], "f")}, where)
-            data = {name: _stored.read_array(z, infos[name]) for name in ("insertion", "deletion", "seconds",
-                                                                          "published")}
+    with _stored.opened(path, "FIDO-settings", "python -m fido_lib.experiments.fido_settings") as (z, where):
+        infos, head = _stored.members_and_json(z, "config", where)
+        want = _stored_shape(head, where)
+        _stored.check_arrays(z, infos, {"insertion": (want, "f"), "deletion": (want, "f"),
+                                        "seconds": (want, "f"), "published": (want[1:], "f")}, where)
+        data = {name: _stored.read_array(z, infos[name]) for name in ("insertion", "deletion", "seconds", "published")}
         res = SettingsResults(head["search"], head["meta"], data["insertion"], data["deletion"],
                               data["seconds"], data["published"])
         for name in ("insertion", "deletion", "seconds"):
@@ -138,13 +131,7 @@ def load_results(path=RESULTS_PATH) -> SettingsResults:
             raise ValueError("AUCs must lie in [0, 1]")
         if res.published.shape != want[1:] or not (np.isfinite(res.published).all() and (res.published > 0).all()):
             raise ValueError(f"published must be finite positive seconds of shape {want[1:]}")
-        return res
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
-        raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
-    except (TypeError, ValueError, AttributeError) as err:
-        if str(err).startswith(where):
-            raise
-        raise ValueError(f"{where} (truncated, corrupt or edited?): {type(err).__name__}: {err}") from None
+    return res
 
 
 def _stored_shape(head, where):

@@ -1,0 +1,253 @@
+"""Stored FIDO fits of the shipped photos (notebook 04, sections 9 and 10).
+
+Notebook 04 fits chelsea live, twice (the stable relaxation and the paper's Function), and
+then scores five photos and two more settings on chelsea; fitting those six took about
+90 s of its run on a 2-core AMD EPYC, more than half of it. This module makes them once,
+with exactly the calls the notebook used — ``fido.fit(clf, photo, top-1 class, config)`` on
+EfficientNet-Lite0, for the settings in :data:`NOTEBOOK_04` — and stores what a fit
+produces: the two masks' drop logits on the mask grid, the per-iteration history, the
+target, its probability and the fit's seconds, with the CPU, threads and torch version
+that made them. :func:`load_fits` rebuilds :class:`~fido_lib.fido.FidoResult` objects
+through the same :func:`~fido_lib.fido.mask_from_logits` a fit uses, so the maps, AUCs and
+plots are those of the stored fits. On the machine and thread count that made the file a
+live fit gives the same logits bit for bit; on another CPU a fit's 40 noisy steps move its
+AUCs in the second decimal (the book's results page gives the range): notebook 04 compares
+the stored chelsea fit with its live one, and ``tests/test_photo_fits.py`` refits a photo.
+
+``python -m fido_lib.experiments.photo_fits --out PATH`` remakes the file.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..classifiers import Classifier
+from ..classifiers import load as load_classifier
+from ..fido import READABLE, FidoConfig, FidoResult, _mask_grid, fit, joint_map, mask_from_logits
+from ..images import SAMPLES, sample
+from ..infill import INFILLS, make_infill
+from ..timing import cpu_name
+from . import _stored
+
+__all__ = ["CLASSIFIER", "FITS_PATH", "HISTORY_KEYS", "MAX_ENTRIES", "NOTEBOOK_04", "config_fields", "fit_photos",
+           "load_fits", "main", "save_fits", "stored_meta"]
+
+FITS_PATH = Path(__file__).resolve().parents[1] / "data" / "photo_fits.npz"
+#: The classifier the stored fits explain.
+CLASSIFIER = "efficientnet_lite0"
+#: ``FidoResult.history`` keys of a fit in mode "both", in the stored arrays' row order.
+HISTORY_KEYS = ["loss", "grad_norm"] + [f"{n}_{q}" for n in ("ssr", "sdr") for q in ("log_odds", "prob", "area")]
+#: The fits the shipped file holds: ``(config, photos)``, as notebook 04 makes them.
+NOTEBOOK_04 = [
+    (FidoConfig(), tuple(SAMPLES)),                           # section 9: every photo
+    (FidoConfig(mask_size=None, tv=0.0), ("chelsea",)),        # section 10: speckled, full-resolution masks
+    (READABLE, ("chelsea",)),                                 # section 10: maps a person can read
+]
+#: The most entries a stored file may list (read before any array).
+MAX_ENTRIES = 100
+
+
+def config_fields(config: FidoConfig) -> dict:
+    """``config`` as plain JSON values (every field); only mode "both" with a named, fixed
+    in-fill can be stored."""
+    if config.mode != "both" or not isinstance(config.infill, str) or config.infill not in INFILLS:
+        raise ValueError(f"stored fits are of mode 'both' with a fixed in-fill ({', '.join(INFILLS)}); "
+                         f"config has mode {config.mode!r}, infill {config.infill!r}")
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def fit_photos(photos=SAMPLES, config=None, classifier=None, progress=True) -> dict:
+    """``{photo: FidoResult}``: ``fit(classifier, photo, its top-1 class, config)`` for each photo,
+    as notebook 04 calls it (``config``: ``FidoConfig()``; ``classifier``: EfficientNet-Lite0)."""
+    config = FidoConfig() if config is None else config
+    config_fields(config)
+    clf = load_classifier(CLASSIFIER) if classifier is None else classifier
+    out = {}
+    for name in photos:
+        photo = sample(name)
+        out[name] = fit(clf, photo, clf.top_k(photo, 1)[0][0], config, progress=progress)
+        if not out[name].complete:
+            raise RuntimeError(f"the fit of {name!r} stopped early ({out[name].stopped_by}); nothing is stored")
+    return out
+
+
+def save_fits(entries, path=FITS_PATH) -> Path:
+    """Write ``entries`` (``[(photo, FidoResult), …]``, or ``{photo: FidoResult}`` from
+    :func:`fit_photos`) to ``path`` (``.npz``)."""
+    entries = list(entries.items()) if isinstance(entries, dict) else list(entries)
+    classifier = entries[0][1].classifier_name
+    keys = [(photo, json.dumps(config_fields(r.config), sort_keys=True)) for photo, r in entries]
+    if len(set(keys)) != len(keys) or any(r.classifier_name != classifier for _, r in entries):
+        raise ValueError("stored fits must be of one classifier, one per photo and config")
+    head = {
+        "classifier": classifier,
+        "entries": [{"photo": photo, "config": config_fields(r.config), "target": r.target,
+                     "original_prob": r.original_prob, "seconds": r.seconds} for photo, r in entries],
+        "history_keys": HISTORY_KEYS,
+        "meta": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                 "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
+    }
+    arrays = {}
+    for i, (_, r) in enumerate(entries):
+        arrays[f"ssr_logits_{i}"] = r.ssr_logits.numpy().astype(np.float32)
+        arrays[f"sdr_logits_{i}"] = r.sdr_logits.numpy().astype(np.float32)
+        arrays[f"history_{i}"] = np.array([r.history[k] for k in HISTORY_KEYS], dtype=np.float64)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, config=np.array(json.dumps(head)), **arrays)
+    return path
+
+
+def _entries(head, where, classifier):
+    """The stored entries checked, with each one's FidoConfig and mask grid."""
+    if head.get("classifier") != classifier.name:
+        raise ValueError(f"{where}: it holds fits of classifier {head.get('classifier')!r}, "
+                         f"not of {classifier.name!r}")
+    entries = head.get("entries")
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_ENTRIES:
+        raise ValueError(f"{where}: its entries must be a list of 1 to {MAX_ENTRIES} fits")
+    out, seen = [], set()
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or set(e) != {"photo", "config", "target", "original_prob", "seconds"}:
+            raise ValueError(f"{where}: entry {i} must hold photo, config, target, original_prob and seconds")
+        if e["photo"] not in SAMPLES:
+            raise ValueError(f"{where}: entry {i}'s photo must be one of images.SAMPLES {SAMPLES}, got {e['photo']!r}")
+        if not isinstance(e["config"], dict):
+            raise ValueError(f"{where}: entry {i}'s config must hold FidoConfig fields")
+        fields = {f.name for f in dataclasses.fields(FidoConfig)}
+        if set(e["config"]) != fields:
+            raise ValueError(f"{where}: entry {i}'s config must hold exactly FidoConfig's fields")
+        try:
+            config = FidoConfig(**e["config"])  # its own checks: the values a config may have
+            if config_fields(config) != e["config"]:
+                raise ValueError("it does not survive a round trip")
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: entry {i}'s config is not a FidoConfig to store: {err}") from None
+        key = (e["photo"], json.dumps(e["config"], sort_keys=True))
+        if key in seen:
+            raise ValueError(f"{where}: entry {i} repeats a photo and config of an earlier one")
+        seen.add(key)
+        if type(e["target"]) is not int or not 0 <= e["target"] < classifier.num_classes:
+            raise ValueError(f"{where}: entry {i}'s target must be a class index in [0, {classifier.num_classes})")
+        for k, hi in (("original_prob", 1.0), ("seconds", math.inf)):
+            v = e[k]
+            if type(v) not in (int, float) or not (math.isfinite(v) and 0 <= v <= hi):
+                raise ValueError(f"{where}: entry {i}'s {k} must be a finite number in [0, {hi}]")
+        out.append((e, config, _mask_grid(classifier.input_size, config.mask_size)))
+    if head.get("history_keys") != HISTORY_KEYS:
+        raise ValueError(f"{where}: its history_keys must be {HISTORY_KEYS}")
+    if not isinstance(head.get("meta"), dict):
+        raise ValueError(f"{where}: its meta must say which machine made the fits")
+    return out
+
+
+def _differences(want: dict, stored: list) -> str:
+    rows = []
+    for fields in stored:
+        differ = sorted(k for k in want if want[k] != fields.get(k))
+        rows.append(", ".join(f"{k} {fields.get(k)!r}" for k in differ))
+    return "; ".join(sorted(set(rows)))
+
+
+def load_fits(classifier: Classifier, photos=None, config=None, path=FITS_PATH) -> dict:
+    """``{photo: FidoResult}`` of the stored fits made with ``config`` (default ``FidoConfig()``),
+    for ``classifier`` (EfficientNet-Lite0, as :func:`fido_lib.classifiers.load` gives it):
+    every photo stored with that config, or only the named ``photos``.
+
+    Checked before any array is read: the JSON member (size-bounded) must name this
+    classifier and at most :data:`MAX_ENTRIES` entries, each a photo of
+    :data:`fido_lib.images.SAMPLES`, a valid ``FidoConfig`` of mode "both" with a fixed in-fill,
+    a class index, a probability and seconds; every array's ``.npy`` header the shape these
+    imply (float logits on the config's mask grid, a history of :data:`HISTORY_KEYS` ×
+    iterations), none more or less. Then the values must be finite. Anything else raises
+    ``ValueError`` saying what; a missing file ``FileNotFoundError``. Each result's image and
+    in-fill are recomputed from the shipped photo, as ``fit`` makes them.
+    """
+    if not isinstance(classifier, Classifier):
+        raise TypeError(f"classifier must be a fido_lib.classifiers.Classifier, got {type(classifier).__name__}")
+    config = FidoConfig() if config is None else config
+    if not isinstance(config, FidoConfig):
+        raise TypeError(f"config must be a FidoConfig, got {type(config).__name__}")
+    want = config_fields(config)
+    if photos is not None:
+        if isinstance(photos, str) or not all(isinstance(p, str) for p in photos):
+            raise TypeError(f"photos must be a list of photo names, got {photos!r}")
+        photos = list(photos)
+    path = Path(path)
+    with _stored.opened(path, "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
+        infos, head = _stored.members_and_json(z, "config", where)
+        entries = _entries(head, where, classifier)
+        expected = {}
+        for i, (_, c, (gh, gw)) in enumerate(entries):
+            expected.update({f"ssr_logits_{i}": ((gh, gw), "f"), f"sdr_logits_{i}": ((gh, gw), "f"),
+                             f"history_{i}": ((len(HISTORY_KEYS), c.iterations), "f")})
+        _stored.check_arrays(z, infos, expected, where, source="its entries")
+        chosen = [i for i, (e, _, _) in enumerate(entries) if e["config"] == want]
+        stored_photos = [entries[i][0]["photo"] for i in chosen]
+        if not chosen:
+            raise ValueError(f"{path} holds no fits made with this FidoConfig: the stored ones differ in "
+                             f"{_differences(want, [e['config'] for e, _, _ in entries])}; fit it yourself, "
+                             "or remake the file with python -m fido_lib.experiments.photo_fits")
+        missing = [p for p in (photos or []) if p not in stored_photos]
+        if missing:
+            raise ValueError(f"{path} holds no fit of photos {missing} with this FidoConfig; it holds {stored_photos}")
+        chosen = [chosen[stored_photos.index(p)] for p in photos] if photos is not None else chosen
+        arrays = {}
+        for i in chosen:
+            for k in ("ssr_logits", "sdr_logits", "history"):
+                v = _stored.read_array(z, infos[f"{k}_{i}"])
+                if not np.isfinite(v).all():
+                    raise ValueError(f"{where}: {k}_{i} must hold finite values")
+                arrays[k, i] = v
+    out = {}
+    for i in chosen:
+        e = entries[i][0]
+        x = classifier.prepare(sample(e["photo"]))
+        ssr_theta, sdr_theta = (torch.from_numpy(arrays[k, i].astype(np.float32)) for k in ("ssr_logits", "sdr_logits"))
+        ssr = mask_from_logits(ssr_theta, x.shape[1:], keep=True)
+        sdr = mask_from_logits(sdr_theta, x.shape[1:], keep=False)
+        out[e["photo"]] = FidoResult(
+            image=x, infill=make_infill(x, config.infill, generator=config.seed + 1, **config.infill_params),
+            target=e["target"], target_name=classifier.class_names[e["target"]], ssr=ssr, sdr=sdr,
+            joint=joint_map(ssr, sdr), ssr_logits=ssr_theta, sdr_logits=sdr_theta,
+            history={k: arrays["history", i][j].tolist() for j, k in enumerate(HISTORY_KEYS)},
+            config=config, complete=True, iterations_done=config.iterations, seconds=float(e["seconds"]),
+            original_prob=float(e["original_prob"]), classifier_name=classifier.name)
+    return out
+
+
+def stored_meta(path=FITS_PATH) -> dict:
+    """The machine facts stored with the fits (CPU, threads, torch, date); the arrays are not read."""
+    with _stored.opened(path, "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
+        _, head = _stored.members_and_json(z, "config", where)
+    return dict(head.get("meta", {}))
+
+
+def main(argv=None):
+    """Make the fits of :data:`NOTEBOOK_04` and write ``--out``."""
+    parser = argparse.ArgumentParser(prog="python -m fido_lib.experiments.photo_fits",
+                                     description="the FIDO fits notebook 04 loads: the shipped photos, "
+                                                 "FidoConfig() and two settings on chelsea")
+    parser.add_argument("--out", default=str(FITS_PATH), help="the .npz to write")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    clf = load_classifier(CLASSIFIER)
+    entries = []
+    for config, photos in NOTEBOOK_04:
+        entries += list(fit_photos(photos, config, clf).items())
+    path = save_fits(entries, args.out)
+    print(f"wrote {path}: {len(entries)} fits in {time.perf_counter() - start:.0f} s, "
+          f"{torch.get_num_threads()} thread(s), {cpu_name()}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()
