@@ -99,6 +99,10 @@ def test_load_fits_refuses_bad_arguments(clf, tmp_path):
         photo_fits.load_fits(clf, config=FidoConfig(infill="surround"))
     with pytest.raises(ValueError, match="classifier 'efficientnet_lite0', not of 'tiny'"):
         photo_fits.load_fits(tiny_classifier())
+    with pytest.raises(TypeError, match="path must be a str or PathLike"):
+        photo_fits.load_fits(clf, path=5)
+    with pytest.raises(TypeError, match="path must be a str or PathLike"):
+        photo_fits.stored_meta(None)
     with pytest.raises(FileNotFoundError, match="photo_fits"):
         photo_fits.load_fits(clf, path=tmp_path / "none.npz")
     with pytest.raises(ValueError, match="mode 'both'"):

@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -149,6 +150,12 @@ def _entries(head, where, classifier):
     return out
 
 
+def _checked_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or PathLike, got {type(path).__name__}")
+    return Path(path)
+
+
 def _differences(want: dict, stored: list) -> str:
     rows = []
     for fields in stored:
@@ -181,7 +188,7 @@ def load_fits(classifier: Classifier, photos=None, config=None, path=FITS_PATH) 
         if isinstance(photos, str) or not all(isinstance(p, str) for p in photos):
             raise TypeError(f"photos must be a list of photo names, got {photos!r}")
         photos = list(photos)
-    path = Path(path)
+    path = _checked_path(path)
     with _stored.opened(path, "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
         infos, head = _stored.members_and_json(z, "config", where)
         entries = _entries(head, where, classifier)
@@ -226,7 +233,7 @@ def load_fits(classifier: Classifier, photos=None, config=None, path=FITS_PATH) 
 
 def stored_meta(path=FITS_PATH) -> dict:
     """The machine facts stored with the fits (CPU, threads, torch, date); the arrays are not read."""
-    with _stored.opened(path, "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
+    with _stored.opened(_checked_path(path), "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
         _, head = _stored.members_and_json(z, "config", where)
     return dict(head.get("meta", {}))
 
