@@ -70,6 +70,8 @@ def test_save_and_load_round_trip_and_corruption_is_caught(tmp_path):
         bc.load_results(tmp_path / "cut.npz")
     with pytest.raises(FileNotFoundError, match="baseline_comparison"):
         bc.load_results(tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match="no FIDO-settings file at .*fido_lib.experiments.fido_settings"):
+        fs.load_results(tmp_path / "missing.npz")
 
 
 def test_shipped_results_load_and_cover_the_study():

@@ -1,5 +1,6 @@
 """fido_lib.experiments.photo_fits: notebook 04's stored fits load as the fits they are, and a
 file that is not one is refused before any array is read."""
+import dataclasses
 import json
 
 import numpy as np
@@ -85,8 +86,12 @@ def test_load_fits_refuses_bad_arguments(clf, tmp_path):
         photo_fits.load_fits("efficientnet_lite0")
     with pytest.raises(TypeError, match="config must be a FidoConfig"):
         photo_fits.load_fits(clf, config={"tv": 10})
-    with pytest.raises(TypeError, match="photos must be a list"):
-        photo_fits.load_fits(clf, "chelsea")
+    for photos in ("chelsea", 5, [], (p for p in ["chelsea"] if False), [1]):
+        with pytest.raises(TypeError, match="photos must be a non-empty list of photo names"):
+            photo_fits.load_fits(clf, photos)
+    assert list(photo_fits.load_fits(clf, (p for p in ["coffee"]))) == ["coffee"]  # a generator is read once
+    with pytest.raises(ValueError, match="no fits made with this FidoConfig: .*device None"):
+        photo_fits.load_fits(clf, config=FidoConfig(device=torch.device("cpu")))
     with pytest.raises(ValueError, match=r"holds no fit of photos \['dog'\]"):
         photo_fits.load_fits(clf, ["chelsea", "dog"])
     with pytest.raises(ValueError, match=r"holds no fit of photos \['coffee'\] with this FidoConfig"):
@@ -97,7 +102,7 @@ def test_load_fits_refuses_bad_arguments(clf, tmp_path):
         photo_fits.load_fits(clf, config=FidoConfig(mode="ssr"))
     with pytest.raises(ValueError, match="mode 'both' with a fixed in-fill"):
         photo_fits.load_fits(clf, config=FidoConfig(infill="surround"))
-    with pytest.raises(ValueError, match="classifier 'efficientnet_lite0', not of 'tiny'"):
+    with pytest.raises(ValueError, match=r"of classifier 'efficientnet_lite0', not of 'tiny': pass classifiers.load"):
         photo_fits.load_fits(tiny_classifier())
     with pytest.raises(TypeError, match="path must be a str or PathLike"):
         photo_fits.load_fits(clf, path=5)
@@ -183,3 +188,37 @@ def test_a_corrupt_file_is_refused(clf, tmp_path):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(ValueError, match="not a valid photo-fits file"):
             photo_fits.load_fits(clf, path=tmp_path / name)
+
+
+def test_save_fits_refuses_what_it_could_not_load(tmp_path):
+    tiny = tiny_classifier()
+    fit = photo_fits.fit_photos(["coffee"], TINY, tiny, progress=False)["coffee"]
+    cases = [
+        ([], ValueError, "1 to 100 fits"),
+        ([("coffee", fit)] * 101, ValueError, "1 to 100 fits"),
+        ([("dog", fit)], TypeError, "photo of images.SAMPLES"),
+        ([("coffee", "fit")], TypeError, r"\(photo, FidoResult\) pairs"),
+        ([("coffee", fit), ("coffee", fit)], ValueError, "one per photo and config"),
+        ([("coffee", dataclasses.replace(fit, complete=False))], ValueError, "incomplete"),
+    ]
+    for entries, error, message in cases:
+        with pytest.raises(error, match=message):
+            photo_fits.save_fits(entries, tmp_path / "f.npz")
+    with pytest.raises(ValueError, match="must end in .npz"):
+        photo_fits.save_fits({"coffee": fit}, tmp_path / "f")
+    with pytest.raises(TypeError, match="path must be a str or PathLike"):
+        photo_fits.save_fits({"coffee": fit}, 3)
+    assert not list(tmp_path.iterdir())  # nothing written by a refused call
+
+
+def test_stored_meta_and_huge_logits_are_checked(clf, tmp_path):
+    head = _head()
+    for meta in (5, "AMD", {"cpu": "x"}, None):
+        edit = {"config": np.array(json.dumps({**head, "meta": meta}))}
+        path = edited_copy(photo_fits.FITS_PATH, tmp_path / "m.npz", edit)
+        with pytest.raises(ValueError, match="not a valid photo-fits file: its meta"):
+            photo_fits.stored_meta(path)
+    # a float64 logit that is finite but overflows float32 is refused, not turned into inf
+    path = edited_copy(photo_fits.FITS_PATH, tmp_path / "h.npz", {"ssr_logits_0": np.full((56, 56), 1e300)})
+    with pytest.raises(ValueError, match="ssr_logits_0 must hold finite values"):
+        photo_fits.load_fits(clf, ["chelsea"], path=path)

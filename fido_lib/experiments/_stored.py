@@ -110,7 +110,8 @@ def opened(path, kind: str, remake: str):
     ``path`` as a ``ZipFile`` and the prefix of every error about it (``"PATH is not a valid KIND
     file"``). No file: ``FileNotFoundError`` naming the command that makes one. Inside, a zip
     that cannot be read, and any ``TypeError`` / ``ValueError`` / ``AttributeError`` whose
-    message does not start with the path already, become one ``ValueError`` that starts so."""
+    message starts neither with that prefix nor with ``"PATH holds "``, become one
+    ``ValueError`` that starts with the prefix."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no {kind} file at {path}; run `{remake}`")
@@ -121,6 +122,6 @@ def opened(path, kind: str, remake: str):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError, NotImplementedError) as err:
         raise ValueError(f"{where} (truncated or corrupt?): {type(err).__name__}: {err}") from None
     except (TypeError, ValueError, AttributeError) as err:
-        if str(err).startswith(str(path)):
+        if str(err).startswith((where, f"{path} holds ")):  # already says which file, and what
             raise
         raise ValueError(f"{where} (truncated, corrupt or edited?): {type(err).__name__}: {err}") from None
