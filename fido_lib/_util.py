@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 __all__ = [
     "check_bool",
+    "check_path",
     "check_choice",
     "check_int",
     "check_real",
@@ -67,6 +70,13 @@ SEED_RANGE = (-(2**63), 2**64 - 1)
 def check_seed(name, value) -> int:
     """``value`` as an ``int`` seed in :data:`SEED_RANGE` (``bool`` and floats refused)."""
     return check_int(name, value, low=SEED_RANGE[0], high=SEED_RANGE[1])
+
+
+def check_path(name, value) -> Path:
+    """``value`` as a ``Path`` if it is a ``str`` or ``os.PathLike`` (not bytes, not None)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or PathLike, got {type(value).__name__}")
+    return Path(value)
 
 
 def check_bool(name, value) -> bool:

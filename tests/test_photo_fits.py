@@ -112,6 +112,15 @@ def test_load_fits_refuses_bad_arguments(clf, tmp_path):
         photo_fits.load_fits(clf, path=tmp_path / "none.npz")
     with pytest.raises(ValueError, match="mode 'both'"):
         photo_fits.fit_photos(["chelsea"], FidoConfig(mode="sdr"))
+    for photos, error, message in (("chelsea", TypeError, "photos must be a non-empty list"),
+                                   ([], TypeError, "photos must be a non-empty list"),
+                                   (["dog"], ValueError, r"names of images.SAMPLES .*\['dog'\]")):
+        with pytest.raises(error, match=message):
+            photo_fits.fit_photos(photos)
+    with pytest.raises(TypeError, match="config must be a FidoConfig"):
+        photo_fits.fit_photos(["chelsea"], "FidoConfig()")
+    with pytest.raises(TypeError, match="classifier must be a fido_lib.classifiers.Classifier or None"):
+        photo_fits.fit_photos(["chelsea"], None, "efficientnet_lite0")
 
 
 def test_the_shipped_file_holds_notebook_04s_fits(clf):
@@ -195,6 +204,8 @@ def test_save_fits_refuses_what_it_could_not_load(tmp_path):
     fit = photo_fits.fit_photos(["coffee"], TINY, tiny, progress=False)["coffee"]
     cases = [
         ([], ValueError, "1 to 100 fits"),
+        (5, TypeError, "entries must be a dict"),
+        (None, TypeError, "entries must be a dict"),
         ([("coffee", fit)] * 101, ValueError, "1 to 100 fits"),
         ([("dog", fit)], TypeError, "photo of images.SAMPLES"),
         ([("coffee", "fit")], TypeError, r"\(photo, FidoResult\) pairs"),

@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import platform
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._util import check_path
 from ..classifiers import Classifier
 from ..classifiers import load as load_classifier
 from ..fido import READABLE, FidoConfig, FidoResult, _mask_grid, fit, joint_map, mask_from_logits
@@ -76,8 +76,17 @@ def config_fields(config: FidoConfig) -> dict:
 def fit_photos(photos=SAMPLES, config=None, classifier=None, progress=True) -> dict:
     """``{photo: FidoResult}``: ``fit(classifier, photo, its top-1 class, config)`` for each photo,
     as notebook 04 calls it (``config``: ``FidoConfig()``; ``classifier``: EfficientNet-Lite0)."""
+    photos = _photo_list(photos)
+    unknown = [p for p in photos if p not in SAMPLES]
+    if unknown:
+        raise ValueError(f"photos must be names of images.SAMPLES {SAMPLES}, got {unknown}")
     config = FidoConfig() if config is None else config
+    if not isinstance(config, FidoConfig):
+        raise TypeError(f"config must be a FidoConfig, got {type(config).__name__}")
     config_fields(config)
+    if classifier is not None and not isinstance(classifier, Classifier):
+        raise TypeError("classifier must be a fido_lib.classifiers.Classifier or None, "
+                        f"got {type(classifier).__name__}")
     clf = load_classifier(CLASSIFIER) if classifier is None else classifier
     out = {}
     for name in photos:
@@ -91,6 +100,9 @@ def fit_photos(photos=SAMPLES, config=None, classifier=None, progress=True) -> d
 def save_fits(entries, path=FITS_PATH) -> Path:
     """Write ``entries`` (``[(photo, FidoResult), …]``, or ``{photo: FidoResult}`` from
     :func:`fit_photos`) to ``path`` (``.npz``)."""
+    if not isinstance(entries, (dict, list, tuple)):
+        raise TypeError(f"entries must be a dict {{photo: FidoResult}} or a list of (photo, FidoResult) pairs, "
+                        f"got {type(entries).__name__}")
     entries = list(entries.items()) if isinstance(entries, dict) else list(entries)
     if not 1 <= len(entries) <= MAX_ENTRIES:
         raise ValueError(f"entries must hold 1 to {MAX_ENTRIES} fits, got {len(entries)}")
@@ -101,17 +113,18 @@ def save_fits(entries, path=FITS_PATH) -> Path:
         if not e[1].complete or e[1].ssr_logits is None or e[1].sdr_logits is None:
             raise ValueError(f"the fit of {e[0]!r} is incomplete or lacks a mask: only complete fits of mode 'both' "
                              "are stored")
-    path = _checked_path(path)
+    path = check_path("path", path)
     if path.suffix != ".npz":
         raise ValueError(f"path must end in .npz (numpy would add it), got {str(path)!r}")
     classifier = entries[0][1].classifier_name
-    keys = [(photo, json.dumps(config_fields(r.config), sort_keys=True)) for photo, r in entries]
-    if len(set(keys)) != len(keys) or any(r.classifier_name != classifier for _, r in entries):
+    configs = [config_fields(r.config) for _, r in entries]
+    keys = {_key(photo, c) for (photo, _), c in zip(entries, configs)}
+    if len(keys) != len(entries) or any(r.classifier_name != classifier for _, r in entries):
         raise ValueError("stored fits must be of one classifier, one per photo and config")
     head = {
         "classifier": classifier,
-        "entries": [{"photo": photo, "config": config_fields(r.config), "target": r.target,
-                     "original_prob": r.original_prob, "seconds": r.seconds} for photo, r in entries],
+        "entries": [{"photo": photo, "config": c, "target": r.target, "original_prob": r.original_prob,
+                     "seconds": r.seconds} for (photo, r), c in zip(entries, configs)],
         "history_keys": HISTORY_KEYS,
         "meta": {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__,
                  "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")},
@@ -124,6 +137,31 @@ def save_fits(entries, path=FITS_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, config=np.array(json.dumps(head)), **arrays)
     return path
+
+
+def _photo_list(photos) -> list:
+    """``photos`` as a list of names: any iterable of strings (read once), not a string itself, not empty."""
+    try:
+        names = None if isinstance(photos, str) else list(photos)
+    except TypeError:
+        names = None
+    if not names or not all(isinstance(p, str) for p in names):
+        raise TypeError("photos must be a non-empty list of photo names (images.SAMPLES), or None for all")
+    return names
+
+
+def _opened(path):
+    """The stored file, opened and its errors named (:func:`fido_lib.experiments._stored.opened`)."""
+    return _stored.opened(check_path("path", path), "photo-fits", "python -m fido_lib.experiments.photo_fits")
+
+
+def _key(photo: str, fields: dict) -> tuple:
+    """What makes a stored fit one of its kind: its photo and its config."""
+    return photo, json.dumps(fields, sort_keys=True)
+
+
+#: The fields of a stored config: exactly FidoConfig's.
+_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(FidoConfig))
 
 
 def _entries(head, where, classifier, path):
@@ -143,8 +181,7 @@ def _entries(head, where, classifier, path):
             raise ValueError(f"{where}: entry {i}'s photo must be one of images.SAMPLES {SAMPLES}, got {e['photo']!r}")
         if not isinstance(e["config"], dict):
             raise ValueError(f"{where}: entry {i}'s config must hold FidoConfig fields")
-        fields = {f.name for f in dataclasses.fields(FidoConfig)}
-        if set(e["config"]) != fields:
+        if set(e["config"]) != _CONFIG_FIELDS:
             raise ValueError(f"{where}: entry {i}'s config must hold exactly FidoConfig's fields")
         try:
             config = FidoConfig(**e["config"])  # its own checks: the values a config may have
@@ -152,7 +189,7 @@ def _entries(head, where, classifier, path):
                 raise ValueError("it does not survive a round trip")
         except (TypeError, ValueError) as err:
             raise ValueError(f"{where}: entry {i}'s config is not a FidoConfig to store: {err}") from None
-        key = (e["photo"], json.dumps(e["config"], sort_keys=True))
+        key = _key(e["photo"], e["config"])
         if key in seen:
             raise ValueError(f"{where}: entry {i} repeats a photo and config of an earlier one")
         seen.add(key)
@@ -168,12 +205,6 @@ def _entries(head, where, classifier, path):
     if not isinstance(head.get("meta"), dict):
         raise ValueError(f"{where}: its meta must say which machine made the fits")
     return out
-
-
-def _checked_path(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or PathLike, got {type(path).__name__}")
-    return Path(path)
 
 
 def _differences(want: dict, stored: list) -> str:
@@ -205,14 +236,9 @@ def load_fits(classifier: Classifier, photos=None, config=None, path=FITS_PATH) 
         raise TypeError(f"config must be a FidoConfig, got {type(config).__name__}")
     want = config_fields(config)
     if photos is not None:
-        try:
-            photos = None if isinstance(photos, str) else list(photos)
-        except TypeError:
-            photos = None
-        if photos is None or not photos or not all(isinstance(p, str) for p in photos):
-            raise TypeError("photos must be a non-empty list of photo names (images.SAMPLES), or None for all")
-    path = _checked_path(path)
-    with _stored.opened(path, "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
+        photos = _photo_list(photos)
+    path = check_path("path", path)
+    with _opened(path) as (z, where):
         infos, head = _stored.members_and_json(z, "config", where)
         entries = _entries(head, where, classifier, path)
         expected = {}
@@ -258,7 +284,7 @@ def load_fits(classifier: Classifier, photos=None, config=None, path=FITS_PATH) 
 
 def stored_meta(path=FITS_PATH) -> dict:
     """The machine facts stored with the fits (CPU, threads, torch, date); the arrays are not read."""
-    with _stored.opened(_checked_path(path), "photo-fits", "python -m fido_lib.experiments.photo_fits") as (z, where):
+    with _opened(path) as (z, where):
         _, head = _stored.members_and_json(z, "config", where)
         meta = head.get("meta")
         if not isinstance(meta, dict) or not all(isinstance(meta.get(k), (str, int)) for k in ("cpu", "threads",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..._util import check_path
 from .. import _stored
 from .._stored import check_header as _check_header
 from .config import MAX_NOISE_PER_STEP, VarianceConfig
@@ -149,11 +149,9 @@ class VarianceResult:
         experiment). Anything wrong raises ``ValueError`` saying what; a missing file
         ``FileNotFoundError``.
         """
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or PathLike, got {type(path).__name__}")
+        path = check_path("path", path)
         if not isinstance(check_noise, bool):
             raise TypeError(f"check_noise must be True or False, got {type(check_noise).__name__}")
-        path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no VarianceResult file at {path}")
         where = f"{path} is not a valid VarianceResult file"
